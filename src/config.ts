@@ -1,0 +1,198 @@
+/**
+ * The service's configuration, parsed once from the environment into a typed,
+ * frozen object. Nothing else in the service reads `process.env` (the AWS SDK's
+ * default credential chain, used for `aws_use_policy` when no service keys
+ * are configured, reads the standard `AWS_*` variables itself).
+ *
+ * A bad value stops start-up with a message naming the variable.
+ */
+import { type HostAllowlist, parseHostAllowlist } from "./s3/host-allowlist.js";
+import { parseS3Host, type S3Host } from "./s3/s3-host.js";
+
+/** How the S3 client computes and validates request/response checksums. */
+export type ChecksumMode = "WHEN_SUPPORTED" | "WHEN_REQUIRED";
+
+/** Static credentials: an access key id and its secret. */
+export interface StaticCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** Settings of the S3 side of the service. */
+export interface S3Config {
+  /** Hosts a request's s3host may name; anything else is refused. */
+  readonly allowedHosts: HostAllowlist;
+  /**
+   * The endpoint used when a request has no s3host, such as
+   * "http://127.0.0.1:7480". Undefined means Amazon S3.
+   */
+  readonly defaultEndpoint: S3Host | undefined;
+  /** The SigV4 region for endpoints whose host name does not name one. */
+  readonly defaultRegion: string;
+  /** Path-style requests for every endpoint, not only custom hosts. */
+  readonly forcePathStyle: boolean;
+  /** requestChecksumCalculation and responseChecksumValidation of the SDK. */
+  readonly checksumMode: ChecksumMode;
+  /**
+   * The service's own identity for aws_use_policy uploads. Undefined means
+   * the AWS SDK's default credential chain.
+   */
+  readonly serviceCredentials: StaticCredentials | undefined;
+  /** Attempts per S3 request (the SDK's standard retry strategy). */
+  readonly maxAttempts: number;
+  /** Time to establish a TCP connection to S3, in milliseconds. */
+  readonly connectTimeoutMs: number;
+  /** Time an S3 request may go without response data, in milliseconds. */
+  readonly requestTimeoutMs: number;
+}
+
+/** The whole configuration. */
+export interface Config {
+  /** Interface the server binds. */
+  readonly host: string;
+  /** Port the server listens on, for gRPC, gRPC-Web and Connect alike. */
+  readonly port: number;
+  /** Largest request message the server reads, in bytes (readMaxBytes). */
+  readonly readMaxBytes: number;
+  /** Longest deadline a caller may ask for, in milliseconds (0: no limit). */
+  readonly maxTimeoutMs: number;
+  /** pino log level. */
+  readonly logLevel: string;
+  /** S3 settings. */
+  readonly s3: S3Config;
+}
+
+const MiB = 1024 * 1024;
+
+/** Raised when an environment variable has a value the service cannot use. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses the environment into a frozen Config. Throws ConfigError naming the
+ * first variable whose value is unusable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const read = reader(env);
+  const serviceKeyId = read.string("S3_SERVICE_ACCESS_KEY_ID", "");
+  const serviceSecret = read.string("S3_SERVICE_SECRET_ACCESS_KEY", "");
+  if ((serviceKeyId === "") !== (serviceSecret === "")) {
+    throw new ConfigError(
+      serviceKeyId === "" ? "S3_SERVICE_ACCESS_KEY_ID" : "S3_SERVICE_SECRET_ACCESS_KEY",
+      "S3_SERVICE_ACCESS_KEY_ID and S3_SERVICE_SECRET_ACCESS_KEY must be set together",
+    );
+  }
+  const config: Config = {
+    host: read.string("HOST", "0.0.0.0"),
+    port: read.integer("PORT", 8080, 0, 65535),
+    readMaxBytes: read.integer("READ_MAX_BYTES", 64 * MiB, 1024, 2 ** 31 - 1),
+    maxTimeoutMs: read.integer("MAX_TIMEOUT_MS", 0, 0, 2 ** 31 - 1),
+    logLevel: read.oneOf("LOG_LEVEL", "info", [
+      "fatal",
+      "error",
+      "warn",
+      "info",
+      "debug",
+      "trace",
+      "silent",
+    ]),
+    s3: {
+      allowedHosts: read.parsed("S3_ALLOWED_HOSTS", "aws", parseHostAllowlist),
+      defaultEndpoint: read.optional("S3_ENDPOINT", parseEndpoint),
+      defaultRegion: read.string("S3_DEFAULT_REGION", "us-east-1"),
+      forcePathStyle: read.boolean("S3_FORCE_PATH_STYLE", false),
+      checksumMode: read.oneOf("S3_CHECKSUM_MODE", "WHEN_REQUIRED", [
+        "WHEN_SUPPORTED",
+        "WHEN_REQUIRED",
+      ]),
+      serviceCredentials:
+        serviceKeyId === ""
+          ? undefined
+          : { accessKeyId: serviceKeyId, secretAccessKey: serviceSecret },
+      maxAttempts: read.integer("S3_MAX_ATTEMPTS", 3, 1, 20),
+      connectTimeoutMs: read.integer("S3_CONNECT_TIMEOUT_MS", 5_000, 1, 600_000),
+      requestTimeoutMs: read.integer("S3_REQUEST_TIMEOUT_MS", 60_000, 1, 3_600_000),
+    },
+  };
+  return deepFreeze(config);
+}
+
+function parseEndpoint(value: string): S3Host {
+  const host = parseS3Host(value);
+  if (host.scheme === undefined) {
+    throw new Error(`must name its scheme, such as http://127.0.0.1:7480`);
+  }
+  return host;
+}
+
+function reader(env: Env) {
+  const raw = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  };
+  return {
+    string(name: string, fallback: string): string {
+      return raw(name) ?? fallback;
+    },
+    integer(name: string, fallback: number, min: number, max: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (!/^\d+$/.test(value)) throw new ConfigError(name, `"${value}" is not a whole number`);
+      const n = Number(value);
+      if (n < min || n > max) {
+        throw new ConfigError(name, `${n} is outside ${min}..${max}`);
+      }
+      return n;
+    },
+    boolean(name: string, fallback: boolean): boolean {
+      const value = raw(name)?.toLowerCase();
+      if (value === undefined) return fallback;
+      if (value === "true" || value === "1") return true;
+      if (value === "false" || value === "0") return false;
+      throw new ConfigError(name, `"${value}" is not true or false`);
+    },
+    oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const found = allowed.find((a) => a === value);
+      if (found === undefined) {
+        throw new ConfigError(name, `"${value}" is not one of ${allowed.join(", ")}`);
+      }
+      return found;
+    },
+    /** The parsed value of name, or of fallback (a default in the same syntax). */
+    parsed<T>(name: string, fallback: string, parse: (value: string) => T): T {
+      return parseAs(name, raw(name) ?? fallback, parse);
+    },
+    /** The parsed value of name, or undefined when it is not set. */
+    optional<T>(name: string, parse: (value: string) => T): T | undefined {
+      const value = raw(name);
+      return value === undefined ? undefined : parseAs(name, value, parse);
+    },
+  };
+}
+
+function parseAs<T>(name: string, value: string, parse: (value: string) => T): T {
+  try {
+    return parse(value);
+  } catch (err) {
+    throw new ConfigError(name, err instanceof Error ? err.message : String(err));
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

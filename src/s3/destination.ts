@@ -1,0 +1,323 @@
+/**
+ * The seed's "Amazon S3" upload destination, checked field by field and
+ * resolved into everything an upload needs: endpoint, bucket, key, object
+ * headers, credentials and the URL to answer with.
+ *
+ * All checks run before anything connects or writes, so a bad request costs
+ * S3 nothing. Each failure is an InvalidFieldError (or HostNotAllowedError
+ * for s3host) naming the seed field.
+ */
+import { InvalidFieldError } from "../errors.js";
+import {
+  type EndpointSettings,
+  resolveEndpoint,
+  type S3Endpoint,
+  usesPathStyle,
+} from "./endpoint.js";
+import { objectUrl } from "./object-url.js";
+import { Secret } from "./secret.js";
+
+/** The destination fields as a request carries them (the seed's table). */
+export interface DestinationInput {
+  readonly type: string;
+  readonly bucket: string;
+  readonly filename: string;
+  readonly awsAccessKeyId: string;
+  readonly awsSecretAccessKey: string;
+  readonly awsUsePolicy: boolean;
+  readonly s3host: string;
+  readonly secure: boolean;
+  readonly contenttype: string;
+  readonly contentdisposition: string;
+  readonly acl: string;
+  readonly reducedRedundancy: boolean;
+  readonly cachecontrol: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** The canned ACLs the seed allows. */
+export const CANNED_ACLS = [
+  "private",
+  "public-read",
+  "public-read-write",
+  "authenticated-read",
+] as const;
+
+/** One of CANNED_ACLS. */
+export type CannedAcl = (typeof CANNED_ACLS)[number];
+
+/** The seed's defaults. */
+export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+export const DEFAULT_ACL: CannedAcl = "public-read";
+
+/** Limits, from S3's documentation. */
+const MAX_KEY_BYTES = 1024;
+const MAX_METADATA_BYTES = 2 * 1024;
+/** Longest Content-Type, Content-Disposition or Cache-Control accepted. */
+const MAX_HEADER_VALUE_CHARS = 1024;
+/** Longest access key id and secret accepted. */
+const MAX_CREDENTIAL_CHARS = 256;
+
+/** Whose identity signs the upload. */
+export type UploadCredentials =
+  | { readonly kind: "caller"; readonly accessKeyId: string; readonly secretAccessKey: Secret }
+  | { readonly kind: "service" };
+
+/** The headers and settings the stored object gets. */
+export interface ObjectSettings {
+  readonly contentType: string;
+  readonly contentDisposition: string | undefined;
+  readonly cacheControl: string | undefined;
+  readonly acl: CannedAcl;
+  readonly storageClass: "REDUCED_REDUNDANCY" | undefined;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** A checked destination: everything an upload needs. */
+export interface UploadTarget {
+  readonly endpoint: S3Endpoint;
+  /** Whether requests address the bucket in the path. */
+  readonly pathStyle: boolean;
+  readonly bucket: string;
+  readonly key: string;
+  readonly credentials: UploadCredentials;
+  readonly object: ObjectSettings;
+  /** The object's URL, as the response gives it. */
+  readonly url: string;
+}
+
+/** What destination resolution needs from the configuration. */
+export interface DestinationSettings extends EndpointSettings {
+  readonly forcePathStyle: boolean;
+}
+
+/**
+ * Checks every field of input and resolves it. Throws InvalidFieldError or
+ * HostNotAllowedError on the first field that fails.
+ */
+export function resolveDestination(
+  input: DestinationInput,
+  settings: DestinationSettings,
+): UploadTarget {
+  if (input.type !== "" && input.type !== "s3") {
+    throw new InvalidFieldError("type", `must be "s3" (or empty), not "${printable(input.type)}"`);
+  }
+  const bucket = checkBucket(input.bucket);
+  const key = checkKey(input.filename);
+  const credentials = checkCredentials(input);
+  const object: ObjectSettings = {
+    contentType: checkContentType(input.contenttype),
+    contentDisposition: optionalHeader("contentdisposition", input.contentdisposition),
+    cacheControl: optionalHeader("cachecontrol", input.cachecontrol),
+    acl: checkAcl(input.acl),
+    storageClass: input.reducedRedundancy ? "REDUCED_REDUNDANCY" : undefined,
+    metadata: checkMetadata(input.metadata),
+  };
+  // The allowlist check comes last among the checks but before any I/O.
+  const endpoint = resolveEndpoint(input.s3host, settings);
+  const pathStyle = usesPathStyle(endpoint, bucket, settings.forcePathStyle);
+  const url = objectUrl({
+    scheme: input.secure ? "https" : "http",
+    hostname: endpoint.hostname,
+    port: endpoint.port,
+    bucket,
+    key,
+    pathStyle: usesPathStyle(
+      { aws: endpoint.aws, scheme: input.secure ? "https" : "http" },
+      bucket,
+      settings.forcePathStyle,
+    ),
+  });
+  return { endpoint, pathStyle, bucket, key, credentials, object, url };
+}
+
+/**
+ * S3's rules for general purpose bucket names: 3-63 characters of lower-case
+ * letters, digits, dots and hyphens; a letter or digit at each end; no two
+ * adjacent dots; not an IP address; none of the reserved prefixes and
+ * suffixes.
+ */
+export function checkBucket(bucket: string): string {
+  const fail = (problem: string): never => {
+    throw new InvalidFieldError("bucket", problem);
+  };
+  if (bucket === "") fail("is required");
+  if (bucket.length < 3 || bucket.length > 63) fail("must be 3 to 63 characters long");
+  if (!/^[a-z0-9.-]+$/.test(bucket)) {
+    fail("may contain only lower-case letters, digits, dots (.) and hyphens (-)");
+  }
+  if (!/^[a-z0-9].*[a-z0-9]$/.test(bucket)) fail("must begin and end with a letter or digit");
+  if (bucket.includes("..")) fail("must not contain two adjacent dots");
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket)) fail("must not be formatted as an IP address");
+  for (const prefix of ["xn--", "sthree-", "amzn-s3-demo-"]) {
+    if (bucket.startsWith(prefix)) fail(`must not begin with the reserved prefix "${prefix}"`);
+  }
+  for (const suffix of ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]) {
+    if (bucket.endsWith(suffix)) fail(`must not end with the reserved suffix "${suffix}"`);
+  }
+  return bucket;
+}
+
+/**
+ * The object key: the filename exactly as given, at most 1,024 UTF-8 bytes,
+ * with no control characters and no "." or ".." segments (which HTTP clients
+ * and proxies normalise away, writing a different key than asked).
+ */
+export function checkKey(filename: string): string {
+  const fail = (problem: string): never => {
+    throw new InvalidFieldError("filename", problem);
+  };
+  if (filename === "") fail("is required");
+  const bytes = Buffer.byteLength(filename, "utf8");
+  if (bytes > MAX_KEY_BYTES) fail(`is ${bytes} UTF-8 bytes; S3 keys are at most ${MAX_KEY_BYTES}`);
+  if (!filename.isWellFormed()) fail("is not valid UTF-8");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
+  if (/[\u0000-\u001f\u007f]/.test(filename)) fail("must not contain control characters");
+  if (filename.startsWith("/")) fail('must not begin with "/"');
+  if (filename.split("/").some((segment) => segment === "." || segment === "..")) {
+    fail('must not contain "." or ".." path segments');
+  }
+  return filename;
+}
+
+function checkCredentials(input: DestinationInput): UploadCredentials {
+  const hasId = input.awsAccessKeyId !== "";
+  const hasSecret = input.awsSecretAccessKey !== "";
+  if (input.awsUsePolicy) {
+    if (hasId || hasSecret) {
+      throw new InvalidFieldError(
+        "aws_use_policy",
+        "is true, so aws_access_key_id and aws_secret_access_key must be empty: choose keys or the bucket policy, not both",
+      );
+    }
+    return { kind: "service" };
+  }
+  if (!hasId && !hasSecret) {
+    throw new InvalidFieldError(
+      "aws_access_key_id",
+      "credentials are required: give aws_access_key_id and aws_secret_access_key, or set aws_use_policy to true",
+    );
+  }
+  if (!hasId)
+    throw new InvalidFieldError("aws_access_key_id", "is required with aws_secret_access_key");
+  if (!hasSecret) {
+    throw new InvalidFieldError("aws_secret_access_key", "is required with aws_access_key_id");
+  }
+  if (
+    input.awsAccessKeyId.length > MAX_CREDENTIAL_CHARS ||
+    !/^[\x21-\x7e]+$/.test(input.awsAccessKeyId)
+  ) {
+    throw new InvalidFieldError(
+      "aws_access_key_id",
+      `must be 1 to ${MAX_CREDENTIAL_CHARS} printable ASCII characters without spaces`,
+    );
+  }
+  // The message never repeats the secret, even in part.
+  if (
+    input.awsSecretAccessKey.length > MAX_CREDENTIAL_CHARS ||
+    !/^[\x21-\x7e]+$/.test(input.awsSecretAccessKey)
+  ) {
+    throw new InvalidFieldError(
+      "aws_secret_access_key",
+      `must be 1 to ${MAX_CREDENTIAL_CHARS} printable ASCII characters without spaces`,
+    );
+  }
+  return {
+    kind: "caller",
+    accessKeyId: input.awsAccessKeyId,
+    secretAccessKey: new Secret(input.awsSecretAccessKey),
+  };
+}
+
+function checkAcl(acl: string): CannedAcl {
+  if (acl === "") return DEFAULT_ACL;
+  const found = CANNED_ACLS.find((a) => a === acl);
+  if (found === undefined) {
+    throw new InvalidFieldError(
+      "acl",
+      `must be one of ${CANNED_ACLS.join(", ")}, not "${printable(acl)}"`,
+    );
+  }
+  return found;
+}
+
+/** An RFC 9110 token: the characters of a header name or media type part. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function checkContentType(value: string): string {
+  if (value === "") return DEFAULT_CONTENT_TYPE;
+  const header = checkHeaderValue("contenttype", value);
+  const [mediaType = ""] = header.split(";");
+  const [type = "", subtype, ...extra] = mediaType.trim().split("/");
+  if (subtype === undefined || extra.length > 0 || !TOKEN.test(type) || !TOKEN.test(subtype)) {
+    throw new InvalidFieldError("contenttype", 'must be a media type such as "video/mp4"');
+  }
+  return header;
+}
+
+function optionalHeader(field: string, value: string): string | undefined {
+  return value === "" ? undefined : checkHeaderValue(field, value);
+}
+
+/** A header value S3 stores as given: visible ASCII, spaces and tabs. */
+function checkHeaderValue(field: string, value: string): string {
+  if (value.length > MAX_HEADER_VALUE_CHARS) {
+    throw new InvalidFieldError(field, `must be at most ${MAX_HEADER_VALUE_CHARS} characters`);
+  }
+  if (!/^[\x20-\x7e\t]*$/.test(value)) {
+    throw new InvalidFieldError(field, "must be printable ASCII with no line breaks");
+  }
+  if (value.trim() !== value) {
+    throw new InvalidFieldError(field, "must not begin or end with white space");
+  }
+  return value;
+}
+
+/**
+ * User metadata ("x-amz-meta-*"): keys are header tokens, values printable
+ * ASCII (S3's REST API carries them as headers), and keys plus values at most
+ * 2 KB. Keys that differ only in case would collide, since S3 lower-cases
+ * them.
+ */
+export function checkMetadata(metadata: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const seen = new Set<string>();
+  let total = 0;
+  for (const [key, value] of Object.entries(metadata)) {
+    if (!TOKEN.test(key)) {
+      throw new InvalidFieldError(
+        `metadata["${printable(key)}"]`,
+        "key must be a non-empty header token: ASCII letters, digits and !#$%&'*+.^_`|~-",
+      );
+    }
+    if (!/^[\x20-\x7e]*$/.test(value)) {
+      throw new InvalidFieldError(`metadata["${key}"]`, "value must be printable ASCII");
+    }
+    if (value.trim() !== value) {
+      throw new InvalidFieldError(
+        `metadata["${key}"]`,
+        "value must not begin or end with white space",
+      );
+    }
+    const lower = key.toLowerCase();
+    if (seen.has(lower)) {
+      throw new InvalidFieldError(`metadata["${key}"]`, "key differs from another only in case");
+    }
+    seen.add(lower);
+    total += Buffer.byteLength(key) + Buffer.byteLength(value);
+    out[key] = value;
+  }
+  if (total > MAX_METADATA_BYTES) {
+    throw new InvalidFieldError(
+      "metadata",
+      `is ${total} bytes of keys and values; S3 allows at most ${MAX_METADATA_BYTES}`,
+    );
+  }
+  return out;
+}
+
+/** A short, printable rendering of caller input for messages. */
+function printable(value: string): string {
+  const cut = value.length > 64 ? `${value.slice(0, 64)}...` : value;
+  return JSON.stringify(cut).slice(1, -1);
+}

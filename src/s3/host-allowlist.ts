@@ -1,0 +1,83 @@
+/**
+ * The s3host allowlist: the only hosts the service will connect to on a
+ * caller's behalf. A request's s3host is caller input, so without this guard
+ * the service could be pointed at any address it can reach (cloud metadata
+ * endpoints, internal services): server-side request forgery.
+ *
+ * An allowlist is written as a list of entries separated by commas or white
+ * space. Each entry is one of:
+ * - `aws`: the Amazon S3 endpoints (s3.amazonaws.com, s3.REGION.amazonaws.com,
+ *   s3-REGION, dualstack and fips forms, and the .amazonaws.com.cn ones), over
+ *   https on port 443;
+ * - `host` or `host:port`: that host exactly;
+ * - `*.domain`: any host below domain (not domain itself);
+ * each optionally prefixed with `http://` or `https://`. The scheme says how
+ * the host is reached (https when none is given); a port-less entry allows
+ * only the scheme's default port.
+ */
+import { defaultPort, parseS3Host, type Scheme } from "./s3-host.js";
+
+/** One allowlist entry. */
+export interface AllowlistEntry {
+  /** The entry as written, for messages. */
+  readonly source: string;
+  /** How the host is reached. */
+  readonly scheme: Scheme;
+  /** The port allowed. */
+  readonly port: number;
+  /** Whether a normal-form host name matches. */
+  readonly matches: (hostname: string) => boolean;
+}
+
+/** A parsed allowlist. */
+export interface HostAllowlist {
+  readonly entries: readonly AllowlistEntry[];
+}
+
+/** Host names of Amazon S3 endpoints, any region. */
+export const AWS_S3_HOST = /^s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$/;
+
+/** Parses an allowlist. Throws naming the first bad entry. */
+export function parseHostAllowlist(text: string): HostAllowlist {
+  const entries: AllowlistEntry[] = [];
+  for (const source of text.split(/[\s,]+/).filter((s) => s !== "")) {
+    entries.push(parseEntry(source));
+  }
+  return { entries };
+}
+
+function parseEntry(source: string): AllowlistEntry {
+  if (source.toLowerCase() === "aws") {
+    return { source, scheme: "https", port: 443, matches: (h) => AWS_S3_HOST.test(h) };
+  }
+  const wildcard = /^((?:https?:\/\/)?)\*\.(.+)$/i.exec(source);
+  const spec = wildcard ? `${wildcard[1]}${wildcard[2]}` : source;
+  let host: ReturnType<typeof parseS3Host>;
+  try {
+    host = parseS3Host(spec);
+  } catch (err) {
+    throw new Error(`entry "${source}" ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const scheme = host.scheme ?? "https";
+  const port = host.port ?? defaultPort(scheme);
+  const suffix = `.${host.hostname}`;
+  const matches = wildcard
+    ? (h: string) => h.endsWith(suffix) && h.length > suffix.length
+    : (h: string) => h === host.hostname;
+  return { source, scheme, port, matches };
+}
+
+/**
+ * The entry that allows connecting to host, or undefined. When host names no
+ * scheme, an entry of either scheme may match; its scheme is then used.
+ */
+export function findAllowedEntry(
+  list: HostAllowlist,
+  host: { scheme: Scheme | undefined; hostname: string; port: number | undefined },
+): AllowlistEntry | undefined {
+  return list.entries.find((entry) => {
+    if (host.scheme !== undefined && host.scheme !== entry.scheme) return false;
+    const port = host.port ?? defaultPort(host.scheme ?? entry.scheme);
+    return port === entry.port && entry.matches(host.hostname);
+  });
+}

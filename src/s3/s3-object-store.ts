@@ -1,0 +1,12 @@
+/** The ObjectStore that writes to S3 (or any S3-compatible store). */
+import type { ObjectStore } from "../upload/object-store.js";
+import { putObject } from "./put-object.js";
+import type { S3ClientFactory } from "./s3-client-factory.js";
+
+export function createS3ObjectStore(clients: S3ClientFactory): ObjectStore {
+  return {
+    put(target, body, signal) {
+      return putObject(clients.clientFor(target), target, body, signal);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The network side: one port that speaks gRPC, gRPC-Web and Connect, over
+ * HTTP/2 cleartext (h2c, prior knowledge, as gRPC clients connect) and
+ * HTTP/1.1 (browsers, curl, gRPC-Web proxies).
+ *
+ * Node's HTTP/2 server falls back to HTTP/1.1 only behind TLS (ALPN), so a
+ * small front listener reads the first bytes of each connection: the HTTP/2
+ * connection preface goes to an http2 server, anything else to an http
+ * server. Both run the same Connect handler.
+ *
+ * createServer() builds everything and returns it unstarted; only main
+ * listens.
+ */
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+
+/** The HTTP/2 connection preface (RFC 9113, section 3.4). */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Server settings. */
+export interface ServerOptions {
+  /** Registers the services. */
+  readonly routes: (router: ConnectRouter) => void;
+  /** Largest request message read, in bytes. */
+  readonly readMaxBytes: number;
+  /** Longest deadline a caller may set, in milliseconds; 0 for no limit. */
+  readonly maxTimeoutMs: number;
+  /** Aborts every in-flight call when it fires (shutdown). */
+  readonly shutdownSignal?: AbortSignal;
+}
+
+/** A built, unstarted server. */
+export interface RenderUploadServer {
+  /** Starts listening; resolves with the bound port. */
+  listen(port: number, host: string): Promise<number>;
+  /**
+   * Stops accepting connections and calls, lets open calls finish for up to
+   * graceMs, then closes every connection that is left.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+export function createServer(options: ServerOptions): RenderUploadServer {
+  const handler = connectNodeAdapter({
+    routes: options.routes,
+    readMaxBytes: options.readMaxBytes,
+    ...(options.maxTimeoutMs > 0 ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
+    ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
+  });
+  const h2 = http2.createServer({}, handler);
+  const h1 = http.createServer(handler);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const front = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    routeConnection(socket, h1, h2);
+  });
+
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        front.once("error", reject);
+        front.listen(port, host, () => {
+          front.off("error", reject);
+          const address = front.address();
+          resolve(typeof address === "object" && address !== null ? address.port : port);
+        });
+      });
+    },
+    close(graceMs) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, graceMs);
+        front.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        // GOAWAY: no new streams; each session closes when its streams end.
+        for (const session of sessions) session.close();
+        h1.closeIdleConnections();
+      });
+    },
+  };
+}
+
+/** Hands a new connection to the HTTP/2 or the HTTP/1.1 server. */
+function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+  let received: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    const n = Math.min(received.length, H2_PREFACE.length);
+    const isH2 = received.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+    if (isH2 && received.length < H2_PREFACE.length) return; // wait for the whole preface
+    socket.off("data", onData);
+    socket.pause();
+    socket.unshift(received);
+    if (isH2) {
+      // The HTTP/2 session takes over the socket's handle and reads the
+      // buffered bytes itself; resuming would drop them.
+      h2.emit("connection", socket);
+    } else {
+      h1.emit("connection", socket);
+      socket.resume();
+    }
+  };
+  socket.on("data", onData);
+  socket.on("error", () => socket.destroy());
+}

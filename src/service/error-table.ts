@@ -1,0 +1,184 @@
+/**
+ * The one table that maps domain errors and S3's errors to gRPC codes and
+ * caller-facing messages.
+ *
+ * Messages name the request field they are about, by its full path
+ * ("render.upload.destination.bucket: ..."). They never carry a credential or
+ * S3's own message text; the original error travels as the ConnectError's
+ * cause, for logs, and never reaches the caller.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  HostNotAllowedError,
+  InvalidFieldError,
+  NotSupportedError,
+  ServiceSetupError,
+} from "../errors.js";
+import {
+  describeS3Error,
+  isNetworkFailure,
+  isS3ServerFault,
+  isTimeout,
+  type S3Failure,
+} from "../s3/s3-errors.js";
+
+/** Path of the destination message in a request. */
+export const DESTINATION_PATH = "render.upload.destination";
+
+/** How one S3 error code reaches the caller. */
+interface S3Rule {
+  readonly code: Code;
+  /** The destination field the error is about. */
+  readonly field: string;
+  readonly text: string;
+}
+
+/** S3 error codes, by the code S3 answers with. */
+const S3_RULES: Readonly<Record<string, S3Rule>> = {
+  AccessDenied: {
+    code: Code.PermissionDenied,
+    field: "bucket",
+    text: "S3 denied access: the credentials, or the bucket policy for aws_use_policy, do not allow writing this object",
+  },
+  AllAccessDisabled: {
+    code: Code.PermissionDenied,
+    field: "bucket",
+    text: "all access to this bucket has been disabled",
+  },
+  SignatureDoesNotMatch: {
+    code: Code.PermissionDenied,
+    field: "aws_secret_access_key",
+    text: "S3 rejected the request signature: the secret does not belong to aws_access_key_id",
+  },
+  InvalidAccessKeyId: {
+    code: Code.PermissionDenied,
+    field: "aws_access_key_id",
+    text: "S3 does not know this access key id",
+  },
+  ExpiredToken: {
+    code: Code.PermissionDenied,
+    field: "aws_access_key_id",
+    text: "the credentials have expired",
+  },
+  NoSuchBucket: { code: Code.NotFound, field: "bucket", text: "the bucket does not exist" },
+  InvalidBucketName: {
+    code: Code.InvalidArgument,
+    field: "bucket",
+    text: "S3 rejected the bucket name",
+  },
+  KeyTooLongError: { code: Code.InvalidArgument, field: "filename", text: "the key is too long" },
+  MetadataTooLarge: {
+    code: Code.InvalidArgument,
+    field: "metadata",
+    text: "the metadata is larger than S3 allows",
+  },
+  EntityTooLarge: {
+    code: Code.InvalidArgument,
+    field: "filename",
+    text: "the object is larger than S3 allows in one request",
+  },
+  InvalidStorageClass: {
+    code: Code.InvalidArgument,
+    field: "reduced_redundancy",
+    text: "the store does not offer the REDUCED_REDUNDANCY storage class",
+  },
+  InvalidArgument: {
+    code: Code.InvalidArgument,
+    field: "reduced_redundancy",
+    text: "S3 rejected an object setting (often a storage class the store does not offer)",
+  },
+  AccessControlListNotSupported: {
+    code: Code.FailedPrecondition,
+    field: "acl",
+    text: "the bucket has ACLs disabled (object ownership: bucket owner enforced), so it cannot take a canned ACL",
+  },
+  PermanentRedirect: {
+    code: Code.FailedPrecondition,
+    field: "s3host",
+    text: "the bucket is in another region: set s3host to its region's endpoint, such as s3.eu-central-1.amazonaws.com",
+  },
+  AuthorizationHeaderMalformed: {
+    code: Code.FailedPrecondition,
+    field: "s3host",
+    text: "the bucket is in another region: set s3host to its region's endpoint, such as s3.eu-central-1.amazonaws.com",
+  },
+  SlowDown: {
+    code: Code.Unavailable,
+    field: "s3host",
+    text: "S3 is throttling requests (SlowDown); retry later",
+  },
+  CredentialsProviderError: {
+    code: Code.FailedPrecondition,
+    field: "aws_use_policy",
+    text: "the service has no AWS identity of its own configured, so it cannot upload by bucket policy",
+  },
+};
+
+/**
+ * Turns anything an upload threw into a ConnectError for the caller. A
+ * ConnectError passes through; a domain error or an S3 error goes through
+ * the table; anything else is INTERNAL, with no detail.
+ */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  if (err instanceof InvalidFieldError) {
+    return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
+  }
+  if (err instanceof HostNotAllowedError) {
+    return new ConnectError(err.message, Code.PermissionDenied, undefined, undefined, err);
+  }
+  if (err instanceof NotSupportedError) {
+    return new ConnectError(err.message, Code.Unimplemented, undefined, undefined, err);
+  }
+  if (err instanceof ServiceSetupError) {
+    return new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
+  }
+  return s3ErrorToConnectError(err);
+}
+
+/** The table lookup for an error an S3 call rejected with. */
+export function s3ErrorToConnectError(err: unknown): ConnectError {
+  const failure = describeS3Error(err);
+  const { code, message } = classify(failure);
+  const ref = failure.requestId === undefined ? "" : ` (S3 request id ${failure.requestId})`;
+  return new ConnectError(`${message}${ref}`, code, undefined, undefined, err);
+}
+
+function classify(failure: S3Failure): { code: Code; message: string } {
+  const rule = S3_RULES[failure.code];
+  if (rule !== undefined) {
+    return {
+      code: rule.code,
+      message: `${DESTINATION_PATH}.${rule.field}: ${rule.text} (${failure.code})`,
+    };
+  }
+  const host = `${DESTINATION_PATH}.s3host`;
+  if (failure.code === "AbortError") {
+    return { code: Code.Canceled, message: "the upload was cancelled" };
+  }
+  if (isTimeout(failure)) {
+    return {
+      code: Code.Unavailable,
+      message: `${host}: S3 did not answer in time (${failure.code}); retry later`,
+    };
+  }
+  if (isNetworkFailure(failure)) {
+    return {
+      code: Code.Unavailable,
+      message: `${host}: could not reach S3 (${failure.code}); retry later`,
+    };
+  }
+  if (isS3ServerFault(failure)) {
+    return {
+      code: Code.Unavailable,
+      message: `${host}: S3 failed with HTTP ${failure.httpStatus} (${failure.code}); retry later`,
+    };
+  }
+  if (failure.httpStatus !== undefined) {
+    return {
+      code: Code.FailedPrecondition,
+      message: `${DESTINATION_PATH}: S3 refused the upload with HTTP ${failure.httpStatus} (${failure.code})`,
+    };
+  }
+  return { code: Code.Internal, message: "the upload failed for an internal reason" };
+}
