@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# npm test: every test, unit and integration, with the runner's summary last.
+#
+# The integration tests need a real S3. When S3_TEST_ENDPOINT is set (with the
+# S3_TEST_* credentials scripts/rgw.sh documents), they use that endpoint;
+# otherwise this script brings up the local Ceph RGW (scripts/rgw.sh, which
+# installs it from Debian's packages if needed) and stops it afterwards if it
+# started it. RGW_KEEP=1 leaves it running for the next run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+started_rgw=
+if [[ -z "${S3_TEST_ENDPOINT:-}" ]]; then
+  if ! bash scripts/rgw.sh status >/dev/null 2>&1; then
+    started_rgw=1
+  fi
+  bash scripts/rgw.sh start
+  set -a
+  # shellcheck source=/dev/null
+  . .rgw/env
+  set +a
+fi
+
+stop_rgw() {
+  if [[ -n $started_rgw && -z ${RGW_KEEP:-} ]]; then
+    bash scripts/rgw.sh stop >/dev/null 2>&1 || true
+  fi
+}
+trap stop_rgw EXIT
+
+node --import tsx --test --test-reporter=spec --test-timeout=600000 \
+  'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
