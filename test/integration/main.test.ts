@@ -1,0 +1,152 @@
+/**
+ * The service as `npm start` runs it: a real process, configured only by its
+ * environment, serving on its port, stopping cleanly on SIGTERM.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { destination, grpcJsClient, grpcJsUpload } from "./support/clients.js";
+import {
+  createBucket,
+  directClient,
+  grantServiceUser,
+  owner,
+  removeBucket,
+  s3Endpoint,
+  serviceUser,
+} from "./support/s3-fixture.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The start script's command, run with this Node binary. */
+function startCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as {
+    scripts: { start: string };
+  };
+  const [program, ...args] = pkg.scripts.start.split(" ");
+  assert.equal(program, "node", "npm start runs node directly, so signals reach the service");
+  return args;
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+function run(env: Record<string, string>): Running {
+  const child = spawn(process.execPath, startCommand(), {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => resolve(code)),
+  );
+  return { child, output: () => output, exited };
+}
+
+/** Waits until the service logs that it listens; returns its port. */
+async function listening(service: Running): Promise<number> {
+  for (let i = 0; i < 300; i++) {
+    const match = /"port":(\d+),"msg":"render-upload listening/.exec(service.output());
+    if (match) return Number(match[1]);
+    if (service.child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the service did not start:\n${service.output()}`);
+}
+
+describe("the service process", () => {
+  let bucket: string;
+  before(async () => {
+    bucket = await createBucket("ru-main");
+    await grantServiceUser(bucket);
+  });
+  after(async () => {
+    await removeBucket(bucket);
+  });
+
+  it("serves with no configuration at all on port 8080, and exits 0 on SIGTERM", async () => {
+    const service = run({});
+    assert.equal(await listening(service), 8080);
+    service.child.kill("SIGTERM");
+    assert.equal(await service.exited, 0);
+    assert.match(service.output(), /"msg":"stopped"/);
+  });
+
+  it("uploads by policy under the AWS default credential chain, and logs no secret", async () => {
+    const service = run({
+      HOST: "127.0.0.1",
+      PORT: "0",
+      S3_ALLOWED_HOSTS: `http://${s3Endpoint.host}`,
+      // The service's own identity comes from the standard AWS variables.
+      AWS_ACCESS_KEY_ID: serviceUser.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: serviceUser.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: "true",
+    });
+    try {
+      const port = await listening(service);
+      const client = grpcJsClient(port);
+      const withKeys = destination(bucket, "main/keys.bin");
+      const { err: keysErr } = await grpcJsUpload(client, {
+        render: {
+          upload: {
+            destination: {
+              bucket,
+              filename: "main/keys.bin",
+              aws_access_key_id: owner.accessKeyId,
+              aws_secret_access_key: owner.secretAccessKey,
+              s3host: withKeys.s3host,
+            },
+          },
+        },
+        data: Buffer.from("keys"),
+      });
+      assert.equal(keysErr, null);
+      const { err, res } = await grpcJsUpload(client, {
+        render: {
+          upload: {
+            destination: {
+              bucket,
+              filename: "main/policy.bin",
+              aws_use_policy: true,
+              s3host: withKeys.s3host,
+            },
+          },
+        },
+        data: Buffer.from("policy"),
+      });
+      client.close();
+      assert.equal(err, null);
+      assert.equal(res?.size_bytes, "6");
+      const head = await directClient(serviceUser).send(
+        new HeadObjectCommand({ Bucket: bucket, Key: "main/policy.bin" }),
+      );
+      assert.equal(head.ContentLength, 6);
+    } finally {
+      service.child.kill("SIGTERM");
+      assert.equal(await service.exited, 0);
+    }
+    const output = service.output();
+    assert.match(output, /"msg":"upload stored"/);
+    assert.ok(!output.includes(owner.secretAccessKey), "the caller's secret reached the logs");
+    assert.ok(!output.includes(serviceUser.secretAccessKey), "the service secret reached the logs");
+  });
+
+  it("refuses to start on a bad setting, naming the variable", async () => {
+    const service = run({ PORT: "eighty" });
+    assert.equal(await service.exited, 2);
+    assert.match(service.output(), /configuration error: PORT: "eighty" is not a whole number/);
+  });
+});

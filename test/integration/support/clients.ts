@@ -1,0 +1,106 @@
+/**
+ * Clients of the service, one per protocol: connect-node for Connect, gRPC
+ * and gRPC-Web, and @grpc/grpc-js (loading the .proto at run time, as a
+ * polyglot caller would) for reference gRPC interop.
+ */
+import { fileURLToPath } from "node:url";
+import { create } from "@bufbuild/protobuf";
+import { type Client, createClient } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import {
+  type S3Destination,
+  S3DestinationSchema,
+  type UploadRequest,
+  UploadRequestSchema,
+  UploadService,
+} from "../../../src/gen/render/upload/v1/upload_pb.js";
+import { owner, s3Host } from "./s3-fixture.js";
+
+export type Protocol = "connect" | "grpc" | "grpc-web";
+
+/** A connect-node client over the given protocol. */
+export function connectClient(
+  baseUrl: string,
+  protocol: Protocol = "grpc",
+  httpVersion: "1.1" | "2" = protocol === "grpc" ? "2" : "1.1",
+): Client<typeof UploadService> {
+  const options = { baseUrl, httpVersion } as const;
+  const transport =
+    protocol === "connect"
+      ? createConnectTransport(options)
+      : protocol === "grpc-web"
+        ? createGrpcWebTransport(options)
+        : createGrpcTransport({ baseUrl });
+  return createClient(UploadService, transport);
+}
+
+/** A destination in bucket with the owner's keys, for the test store. */
+export function destination(
+  bucket: string,
+  filename: string,
+  fields: Partial<Omit<S3Destination, "$typeName">> = {},
+): S3Destination {
+  return create(S3DestinationSchema, {
+    type: "s3",
+    bucket,
+    filename,
+    awsAccessKeyId: owner.accessKeyId,
+    awsSecretAccessKey: owner.secretAccessKey,
+    s3host: s3Host,
+    ...fields,
+  });
+}
+
+/** An UploadRequest for data at dest. */
+export function uploadRequest(dest: S3Destination, data: Uint8Array): UploadRequest {
+  return create(UploadRequestSchema, {
+    render: { movie: "Movie Name", upload: { extension: "mp4", async: false, destination: dest } },
+    data,
+  });
+}
+
+const protoRoot = fileURLToPath(new URL("../../../proto", import.meta.url));
+
+/** A grpc-js UploadService client, from the .proto file. */
+export function grpcJsClient(port: number): grpc.Client & {
+  Upload: (
+    req: object,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void,
+  ) => void;
+} {
+  const definition = protoLoader.loadSync("render/upload/v1/upload.proto", {
+    includeDirs: [protoRoot],
+    keepCase: true,
+    longs: String,
+    defaults: true,
+  });
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    render: { upload: { v1: { UploadService: grpc.ServiceClientConstructor } } };
+  };
+  const Ctor = pkg.render.upload.v1.UploadService;
+  // proto-loader clients are untyped: the method is known from the .proto.
+  return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as ReturnType<
+    typeof grpcJsClient
+  >;
+}
+
+/** Calls Upload through grpc-js; resolves with the response or the error. */
+export function grpcJsUpload(
+  client: ReturnType<typeof grpcJsClient>,
+  req: object,
+  deadlineMs = 30_000,
+): Promise<{ err: grpc.ServiceError | null; res: Record<string, unknown> | undefined }> {
+  return new Promise((resolve) => {
+    client.Upload(req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) =>
+      resolve({ err, res }),
+    );
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * The real service, built in process from a configuration (as main.ts builds
+ * it), listening on a free loopback port, with its log lines captured.
+ */
+import { Writable } from "node:stream";
+import { createApp } from "../../../src/app.js";
+import { loadConfig } from "../../../src/config.js";
+import { createLogger } from "../../../src/logger.js";
+import { s3Endpoint } from "./s3-fixture.js";
+
+export interface TestServer {
+  readonly port: number;
+  readonly baseUrl: string;
+  /** Every log line written so far, as text. */
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the service with env on top of a test default that allows the test
+ * store's host over http.
+ */
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({
+    HOST: "127.0.0.1",
+    PORT: "0",
+    LOG_LEVEL: "debug",
+    S3_ALLOWED_HOSTS: `aws http://${s3Endpoint.host}`,
+    S3_MAX_ATTEMPTS: "2",
+    ...env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  const app = createApp(config, createLogger(config.logLevel, sink));
+  const port = await app.server.listen(0, "127.0.0.1");
+  return {
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    logs,
+    async close() {
+      await app.server.close(2_000);
+      app.dispose();
+    },
+  };
+}
