@@ -1,0 +1,276 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  HostNotAllowedError,
+  InvalidFieldError,
+  NotSupportedError,
+  ServiceSetupError,
+  underPath,
+} from "../../src/errors.js";
+import {
+  DESTINATION_PATH,
+  s3ErrorToConnectError,
+  toConnectError,
+} from "../../src/service/error-table.js";
+
+/** Text an S3 store put in its error message: it must never reach the caller. */
+const S3_TEXT = "S3-ECHOED-TEXT-7f3a9c secret=hunter2";
+
+function s3Error(name: string, httpStatusCode?: number, requestId?: string): Error {
+  return Object.assign(new Error(S3_TEXT), {
+    name,
+    $metadata: { httpStatusCode, requestId },
+  });
+}
+
+function assertNoEcho(err: ConnectError): void {
+  assert.equal(err.message.includes("S3-ECHOED-TEXT"), false, err.message);
+  assert.equal(err.rawMessage.includes("S3-ECHOED-TEXT"), false, err.rawMessage);
+  assert.equal(err.message.includes("hunter2"), false, err.message);
+}
+
+describe("toConnectError: S3 error codes", () => {
+  const rules: ReadonlyArray<readonly [string, number, Code, string]> = [
+    ["AccessDenied", 403, Code.PermissionDenied, "bucket"],
+    ["AllAccessDisabled", 403, Code.PermissionDenied, "bucket"],
+    ["SignatureDoesNotMatch", 403, Code.PermissionDenied, "aws_secret_access_key"],
+    ["InvalidAccessKeyId", 403, Code.PermissionDenied, "aws_access_key_id"],
+    ["ExpiredToken", 400, Code.PermissionDenied, "aws_access_key_id"],
+    ["NoSuchBucket", 404, Code.NotFound, "bucket"],
+    ["InvalidBucketName", 400, Code.InvalidArgument, "bucket"],
+    ["KeyTooLongError", 400, Code.InvalidArgument, "filename"],
+    ["MetadataTooLarge", 400, Code.InvalidArgument, "metadata"],
+    ["EntityTooLarge", 400, Code.InvalidArgument, "filename"],
+    ["InvalidStorageClass", 400, Code.InvalidArgument, "reduced_redundancy"],
+    ["InvalidArgument", 400, Code.InvalidArgument, "reduced_redundancy"],
+    ["AccessControlListNotSupported", 400, Code.FailedPrecondition, "acl"],
+    ["PermanentRedirect", 301, Code.FailedPrecondition, "s3host"],
+    ["AuthorizationHeaderMalformed", 400, Code.FailedPrecondition, "s3host"],
+    ["SlowDown", 503, Code.Unavailable, "s3host"],
+  ];
+  for (const [name, status, code, field] of rules) {
+    test(`${name} -> ${Code[code]} about ${field}`, () => {
+      const original = s3Error(name, status, "r1");
+      const err = toConnectError(original);
+      assert.equal(err.code, code);
+      assert.ok(err.rawMessage.startsWith(`render.upload.destination.${field}: `), err.rawMessage);
+      assert.ok(err.rawMessage.endsWith(`(${name}) (S3 request id r1)`), err.rawMessage);
+      assert.equal(err.cause, original);
+      assertNoEcho(err);
+    });
+  }
+
+  test("NoSuchBucket: the whole message", () => {
+    const err = toConnectError(s3Error("NoSuchBucket", 404, "r1"));
+    assert.equal(err.code, Code.NotFound);
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination.bucket: the bucket does not exist (NoSuchBucket) (S3 request id r1)",
+    );
+    assert.equal(
+      err.message,
+      "[not_found] render.upload.destination.bucket: the bucket does not exist (NoSuchBucket) (S3 request id r1)",
+    );
+  });
+
+  test("no request id, no reference", () => {
+    const err = toConnectError(s3Error("NoSuchBucket", 404));
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination.bucket: the bucket does not exist (NoSuchBucket)",
+    );
+  });
+
+  test("the code decides, not the status", () => {
+    assert.equal(toConnectError(s3Error("AccessDenied", 500)).code, Code.PermissionDenied);
+    assert.equal(toConnectError(s3Error("NoSuchBucket")).code, Code.NotFound);
+  });
+
+  test("the SDK's CredentialsProviderError -> FailedPrecondition about aws_use_policy", () => {
+    const err = toConnectError(s3Error("CredentialsProviderError"));
+    assert.equal(err.code, Code.FailedPrecondition);
+    assert.ok(err.rawMessage.startsWith("render.upload.destination.aws_use_policy: "));
+    assertNoEcho(err);
+  });
+});
+
+describe("toConnectError: failures without a table entry", () => {
+  test("a Node.js network error -> Unavailable", () => {
+    const original = Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:443"), {
+      code: "ECONNREFUSED",
+    });
+    const err = toConnectError(original);
+    assert.equal(err.code, Code.Unavailable);
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination.s3host: could not reach S3 (ECONNREFUSED); retry later",
+    );
+    assert.equal(err.rawMessage.includes("10.0.0.1"), false);
+    assert.equal(err.cause, original);
+  });
+
+  for (const code of [
+    "ECONNRESET",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "EPIPE",
+    "ECONNABORTED",
+  ]) {
+    test(`${code} -> Unavailable`, () => {
+      const err = toConnectError(Object.assign(new Error(S3_TEXT), { code }));
+      assert.equal(err.code, Code.Unavailable);
+      assert.equal(
+        err.rawMessage,
+        `render.upload.destination.s3host: could not reach S3 (${code}); retry later`,
+      );
+      assertNoEcho(err);
+    });
+  }
+
+  test("an unknown Node.js code is not a network failure", () => {
+    const err = toConnectError(Object.assign(new Error(S3_TEXT), { code: "EWHATEVER" }));
+    assert.equal(err.code, Code.Internal);
+  });
+
+  for (const [name, extra] of [
+    ["TimeoutError", {}],
+    ["RequestTimeout", { $metadata: { httpStatusCode: 400 } }],
+  ] as const) {
+    test(`${name} -> Unavailable`, () => {
+      const err = toConnectError(Object.assign(new Error(S3_TEXT), { name }, extra));
+      assert.equal(err.code, Code.Unavailable);
+      assert.equal(
+        err.rawMessage,
+        `render.upload.destination.s3host: S3 did not answer in time (${name}); retry later`,
+      );
+      assertNoEcho(err);
+    });
+  }
+
+  for (const code of ["ETIMEDOUT", "ERR_SOCKET_CONNECTION_TIMEOUT"]) {
+    test(`${code} -> Unavailable, as a timeout`, () => {
+      const err = toConnectError(Object.assign(new Error(S3_TEXT), { code }));
+      assert.equal(err.code, Code.Unavailable);
+      assert.equal(
+        err.rawMessage,
+        `render.upload.destination.s3host: S3 did not answer in time (${code}); retry later`,
+      );
+    });
+  }
+
+  test("an unknown code with 503 -> Unavailable", () => {
+    const err = toConnectError(s3Error("ServiceUnavailable", 503, "r9"));
+    assert.equal(err.code, Code.Unavailable);
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination.s3host: S3 failed with HTTP 503 (ServiceUnavailable); retry later (S3 request id r9)",
+    );
+    assertNoEcho(err);
+  });
+
+  test("an unknown code with 500 -> Unavailable", () => {
+    assert.equal(toConnectError(s3Error("InternalError", 500)).code, Code.Unavailable);
+  });
+
+  test("an unknown code with 400 -> FailedPrecondition", () => {
+    const err = toConnectError(s3Error("SomethingNew", 400));
+    assert.equal(err.code, Code.FailedPrecondition);
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination: S3 refused the upload with HTTP 400 (SomethingNew)",
+    );
+    assertNoEcho(err);
+  });
+
+  test("an unknown code with 499 -> FailedPrecondition", () => {
+    assert.equal(toConnectError(s3Error("Odd", 499)).code, Code.FailedPrecondition);
+  });
+
+  test("AbortError -> Canceled", () => {
+    const err = toConnectError(s3Error("AbortError"));
+    assert.equal(err.code, Code.Canceled);
+    assert.equal(err.rawMessage, "the upload was cancelled");
+  });
+
+  test("a plain Error -> Internal, without its message", () => {
+    const original = new Error("internal detail INTERNAL-DETAIL-55 at /srv/app");
+    const err = toConnectError(original);
+    assert.equal(err.code, Code.Internal);
+    assert.equal(err.rawMessage, "the upload failed for an internal reason");
+    assert.equal(err.message.includes("INTERNAL-DETAIL-55"), false);
+    assert.equal(err.cause, original);
+  });
+
+  test("a TypeError -> Internal, without its message", () => {
+    const err = toConnectError(new TypeError("cannot read INTERNAL-DETAIL-66"));
+    assert.equal(err.code, Code.Internal);
+    assert.equal(err.rawMessage, "the upload failed for an internal reason");
+  });
+
+  test("a thrown non-Error -> Internal, without its text", () => {
+    for (const thrown of ["THROWN-STRING-77", 42, undefined, null, { message: "THROWN-OBJ-88" }]) {
+      const err = toConnectError(thrown);
+      assert.equal(err.code, Code.Internal);
+      assert.equal(err.rawMessage, "the upload failed for an internal reason");
+    }
+  });
+
+  test("s3ErrorToConnectError agrees with toConnectError", () => {
+    const err = s3ErrorToConnectError(s3Error("NoSuchBucket", 404));
+    assert.equal(err.code, Code.NotFound);
+  });
+});
+
+describe("toConnectError: domain errors", () => {
+  test("DESTINATION_PATH", () => {
+    assert.equal(DESTINATION_PATH, "render.upload.destination");
+  });
+
+  test("InvalidFieldError -> InvalidArgument naming the field path", () => {
+    const original = underPath(new InvalidFieldError("bucket", "is required"), DESTINATION_PATH);
+    const err = toConnectError(original);
+    assert.equal(err.code, Code.InvalidArgument);
+    assert.equal(err.rawMessage, "render.upload.destination.bucket: is required");
+    assert.equal(err.message, "[invalid_argument] render.upload.destination.bucket: is required");
+    assert.equal(err.cause, original);
+  });
+
+  test("HostNotAllowedError -> PermissionDenied naming the field path", () => {
+    const original = underPath(
+      new HostNotAllowedError(
+        "s3host",
+        "evil.com",
+        "evil.com is not an allowed S3 host for this service",
+      ),
+      DESTINATION_PATH,
+    );
+    const err = toConnectError(original);
+    assert.equal(err.code, Code.PermissionDenied);
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination.s3host: evil.com is not an allowed S3 host for this service",
+    );
+  });
+
+  test("NotSupportedError -> Unimplemented", () => {
+    const err = toConnectError(new NotSupportedError("render.upload.async", "not yet"));
+    assert.equal(err.code, Code.Unimplemented);
+    assert.equal(err.rawMessage, "render.upload.async: not yet");
+  });
+
+  test("ServiceSetupError -> FailedPrecondition", () => {
+    const err = toConnectError(
+      new ServiceSetupError("render.upload.destination.aws_use_policy", "no service identity"),
+    );
+    assert.equal(err.code, Code.FailedPrecondition);
+    assert.equal(err.rawMessage, "render.upload.destination.aws_use_policy: no service identity");
+  });
+
+  test("a ConnectError passes through unchanged", () => {
+    const original = new ConnectError("deadline", Code.DeadlineExceeded);
+    assert.equal(toConnectError(original), original);
+  });
+});

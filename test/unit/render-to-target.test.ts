@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { HostNotAllowedError, InvalidFieldError, NotSupportedError } from "../../src/errors.js";
+import { RenderRequestSchema } from "../../src/gen/render/upload/v1/upload_pb.js";
+import type { DestinationSettings } from "../../src/s3/destination.js";
+import { parseHostAllowlist } from "../../src/s3/host-allowlist.js";
+import { renderToTarget } from "../../src/service/render-to-target.js";
+
+const SETTINGS: DestinationSettings = {
+  allowedHosts: parseHostAllowlist("aws"),
+  defaultEndpoint: undefined,
+  defaultRegion: "us-east-1",
+  forcePathStyle: false,
+};
+
+type DestinationInit = NonNullable<
+  NonNullable<MessageInitShape<typeof RenderRequestSchema>["upload"]>["destination"]
+>;
+
+/** The seed's example request, with changes to its destination. */
+function seedRequest(destination: DestinationInit = {}) {
+  return create(RenderRequestSchema, {
+    movie: "Movie Name",
+    params: { title: "Hello" },
+    upload: {
+      extension: "mp4",
+      async: false,
+      destination: {
+        type: "s3",
+        awsAccessKeyId: "AKIAIOSFODNN7EXAMPLE",
+        awsSecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        filename: "myvideos/my-movie-123.mp4",
+        contenttype: "video/mp4",
+        bucket: "mybucket",
+        acl: "public-read",
+        ...destination,
+      },
+    },
+  });
+}
+
+function assertFieldError(fn: () => unknown, field: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof InvalidFieldError, `expected InvalidFieldError, got ${String(err)}`);
+    assert.equal(err.field, field);
+    assert.ok(err.message.startsWith(`${field}: `), err.message);
+    return true;
+  });
+}
+
+describe("renderToTarget", () => {
+  test("the seed's example gives the seed's URL", () => {
+    const target = renderToTarget(seedRequest(), SETTINGS);
+    assert.equal(target.url, "http://mybucket.s3.amazonaws.com/myvideos/my-movie-123.mp4");
+    assert.equal(target.object.acl, "public-read");
+    assert.equal(target.object.contentType, "video/mp4");
+  });
+
+  test("metadata map reaches the target", () => {
+    const target = renderToTarget(seedRequest({ metadata: { author: "Jane" } }), SETTINGS);
+    assert.deepEqual(target.object.metadata, { author: "Jane" });
+  });
+
+  test("missing render, upload, destination", () => {
+    assertFieldError(() => renderToTarget(undefined, SETTINGS), "render");
+    assertFieldError(
+      () => renderToTarget(create(RenderRequestSchema, {}), SETTINGS),
+      "render.upload",
+    );
+    assertFieldError(
+      () => renderToTarget(create(RenderRequestSchema, { upload: { extension: "mp4" } }), SETTINGS),
+      "render.upload.destination",
+    );
+  });
+
+  test("destination fields are reported under render.upload.destination", () => {
+    assertFieldError(
+      () => renderToTarget(seedRequest({ bucket: "" }), SETTINGS),
+      "render.upload.destination.bucket",
+    );
+    assertFieldError(
+      () => renderToTarget(seedRequest({ filename: "/x" }), SETTINGS),
+      "render.upload.destination.filename",
+    );
+    assertFieldError(
+      () => renderToTarget(seedRequest({ metadata: { "a b": "v" } }), SETTINGS),
+      'render.upload.destination.metadata["a b"]',
+    );
+    assertFieldError(
+      () => renderToTarget(seedRequest({ s3host: "user@s3.amazonaws.com" }), SETTINGS),
+      "render.upload.destination.s3host",
+    );
+  });
+
+  test("a host off the allowlist is reported under render.upload.destination.s3host", () => {
+    assert.throws(
+      () => renderToTarget(seedRequest({ s3host: "169.254.169.254" }), SETTINGS),
+      (err: unknown) =>
+        err instanceof HostNotAllowedError &&
+        err.field === "render.upload.destination.s3host" &&
+        err.message ===
+          "render.upload.destination.s3host: 169.254.169.254 is not an allowed S3 host for this service",
+    );
+  });
+
+  test("envelope checks come before the destination", () => {
+    const req = seedRequest({ bucket: "" });
+    if (req.upload === undefined) throw new Error("no upload");
+    req.upload.async = true;
+    assert.throws(
+      () => renderToTarget(req, SETTINGS),
+      (err: unknown) => err instanceof NotSupportedError && err.field === "render.upload.async",
+    );
+    req.upload.async = false;
+    req.upload.extension = ".mp4";
+    assertFieldError(() => renderToTarget(req, SETTINGS), "render.upload.extension");
+  });
+});
