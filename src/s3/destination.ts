@@ -15,6 +15,7 @@ import {
   usesPathStyle,
 } from "./endpoint.js";
 import { objectUrl } from "./object-url.js";
+import { defaultPort } from "./s3-host.js";
 import { Secret } from "./secret.js";
 
 /** The destination fields as a request carries them (the seed's table). */
@@ -116,14 +117,19 @@ export function resolveDestination(
   // The allowlist check comes last among the checks but before any I/O.
   const endpoint = resolveEndpoint(input.s3host, settings);
   const pathStyle = usesPathStyle(endpoint, bucket, settings.forcePathStyle);
+  // The seed's URLs are http unless secure is set. A custom host reached
+  // over https gets https URLs: its http port may not exist.
+  const urlScheme =
+    input.secure || (!endpoint.aws && endpoint.scheme === "https") ? "https" : "http";
   const url = objectUrl({
-    scheme: input.secure ? "https" : "http",
+    scheme: urlScheme,
     hostname: endpoint.hostname,
-    port: endpoint.port,
+    // A port that is only the connection's default does not belong in the URL.
+    port: endpoint.port === defaultPort(endpoint.scheme) ? undefined : endpoint.port,
     bucket,
     key,
     pathStyle: usesPathStyle(
-      { aws: endpoint.aws, scheme: input.secure ? "https" : "http" },
+      { aws: endpoint.aws, scheme: urlScheme },
       bucket,
       settings.forcePathStyle,
     ),
@@ -172,7 +178,7 @@ export function checkKey(filename: string): string {
   if (bytes > MAX_KEY_BYTES) fail(`is ${bytes} UTF-8 bytes; S3 keys are at most ${MAX_KEY_BYTES}`);
   if (!filename.isWellFormed()) fail("is not valid UTF-8");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
-  if (/[\u0000-\u001f\u007f]/.test(filename)) fail("must not contain control characters");
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(filename)) fail("must not contain control characters");
   if (filename.startsWith("/")) fail('must not begin with "/"');
   if (filename.split("/").some((segment) => segment === "." || segment === "..")) {
     fail('must not contain "." or ".." path segments');
@@ -280,7 +286,7 @@ function checkHeaderValue(field: string, value: string): string {
  * them.
  */
 export function checkMetadata(metadata: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
+  const entries: [string, string][] = [];
   const seen = new Set<string>();
   let total = 0;
   for (const [key, value] of Object.entries(metadata)) {
@@ -305,7 +311,7 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): Recor
     }
     seen.add(lower);
     total += Buffer.byteLength(key) + Buffer.byteLength(value);
-    out[key] = value;
+    entries.push([key, value]);
   }
   if (total > MAX_METADATA_BYTES) {
     throw new InvalidFieldError(
@@ -313,7 +319,8 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): Recor
       `is ${total} bytes of keys and values; S3 allows at most ${MAX_METADATA_BYTES}`,
     );
   }
-  return out;
+  // fromEntries defines own properties, so even a "__proto__" key is kept.
+  return Object.fromEntries(entries);
 }
 
 /** A short, printable rendering of caller input for messages. */

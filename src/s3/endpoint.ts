@@ -90,7 +90,10 @@ export function regionOfAwsHost(hostname: string): string | undefined {
   const match = /^s3([.-].*)?\.amazonaws\.com(\.cn)?$/.exec(hostname);
   if (!match) return undefined;
   const labels = (match[1] ?? "").split(/[.]/).filter((l) => l !== "");
-  if (labels.length === 0 || labels[0] === "-external-1") return AWS_GLOBAL_REGION;
+  if (labels.length === 0 || labels[0] === "-external-1") {
+    // China's partition has no global endpoint.
+    return match[2] === undefined ? AWS_GLOBAL_REGION : undefined;
+  }
   for (const label of labels) {
     // "s3-eu-west-1" splits as "-eu-west-1"; "s3-fips" as "-fips".
     const name = label.replace(/^-/, "");

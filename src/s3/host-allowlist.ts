@@ -52,11 +52,17 @@ function parseEntry(source: string): AllowlistEntry {
   }
   const wildcard = /^((?:https?:\/\/)?)\*\.(.+)$/i.exec(source);
   const spec = wildcard ? `${wildcard[1]}${wildcard[2]}` : source;
+  if (spec.includes("*")) {
+    throw new Error(`entry "${source}": a wildcard may only be a leading "*." before a domain`);
+  }
   let host: ReturnType<typeof parseS3Host>;
   try {
     host = parseS3Host(spec);
   } catch (err) {
     throw new Error(`entry "${source}" ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (wildcard && (!host.hostname.includes(".") || isIpLiteral(host.hostname))) {
+    throw new Error(`entry "${source}": a wildcard needs a domain of two or more labels`);
   }
   const scheme = host.scheme ?? "https";
   const port = host.port ?? defaultPort(scheme);
@@ -80,4 +86,8 @@ export function findAllowedEntry(
     const port = host.port ?? defaultPort(host.scheme ?? entry.scheme);
     return port === entry.port && entry.matches(host.hostname);
   });
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return hostname.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(hostname);
 }

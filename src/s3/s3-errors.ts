@@ -32,6 +32,13 @@ const NETWORK_CODES = new Set([
   "ERR_SOCKET_CONNECTION_TIMEOUT",
 ]);
 
+/**
+ * The shapes of S3 error codes and request ids. Both come from the store's
+ * response, so anything else is dropped rather than shown to a caller.
+ */
+const SAFE_CODE = /^[A-Za-z][A-Za-z0-9.]{0,63}$/;
+const SAFE_REQUEST_ID = /^[A-Za-z0-9+/=._-]{1,128}$/;
+
 /** Normalises whatever an S3 call rejected with. */
 export function describeS3Error(err: unknown): S3Failure {
   if (!(err instanceof Error))
@@ -40,8 +47,13 @@ export function describeS3Error(err: unknown): S3Failure {
   const nodeCode = (err as { code?: unknown }).code;
   let code = err.name;
   if (typeof nodeCode === "string" && NETWORK_CODES.has(nodeCode)) code = nodeCode;
-  else if (code === "Error" || code === "") code = "Unknown";
-  return { code, httpStatus: meta?.httpStatusCode, requestId: meta?.requestId };
+  else if (!SAFE_CODE.test(code) || code === "Error") code = "Unknown";
+  const requestId = meta?.requestId;
+  return {
+    code,
+    httpStatus: meta?.httpStatusCode,
+    requestId: requestId !== undefined && SAFE_REQUEST_ID.test(requestId) ? requestId : undefined,
+  };
 }
 
 /** Whether S3 (or the network) failed in a way a later retry may not. */

@@ -9,6 +9,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  ChecksumMismatchError,
   HostNotAllowedError,
   InvalidFieldError,
   NotSupportedError,
@@ -130,6 +131,9 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof NotSupportedError) {
     return new ConnectError(err.message, Code.Unimplemented, undefined, undefined, err);
   }
+  if (err instanceof ChecksumMismatchError) {
+    return new ConnectError(err.message, Code.DataLoss, undefined, undefined, err);
+  }
   if (err instanceof ServiceSetupError) {
     return new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
   }
@@ -145,7 +149,7 @@ export function s3ErrorToConnectError(err: unknown): ConnectError {
 }
 
 function classify(failure: S3Failure): { code: Code; message: string } {
-  const rule = S3_RULES[failure.code];
+  const rule = Object.hasOwn(S3_RULES, failure.code) ? S3_RULES[failure.code] : undefined;
   if (rule !== undefined) {
     return {
       code: rule.code,
