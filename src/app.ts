@@ -6,9 +6,10 @@
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { createRoutes } from "./routes.js";
-import { S3ClientFactory } from "./s3/s3-client-factory.js";
+import { type S3CallObserver, S3ClientFactory } from "./s3/s3-client-factory.js";
 import { createS3ObjectStore } from "./s3/s3-object-store.js";
 import { createServer, type RenderUploadServer } from "./server.js";
+import { ByteBudget } from "./upload/byte-budget.js";
 
 /** A built service: the server and what must be released with it. */
 export interface App {
@@ -17,10 +18,31 @@ export interface App {
   dispose(): void;
 }
 
-export function createApp(config: Config, log: Logger, shutdownSignal?: AbortSignal): App {
-  const clients = new S3ClientFactory(config.s3);
+/** Optional hooks of the app. */
+export interface AppOptions {
+  /** Aborts every in-flight call when it fires (shutdown). */
+  readonly shutdownSignal?: AbortSignal;
+  /** Sees every S3 call (tests record the call sequence with it). */
+  readonly s3Observer?: S3CallObserver;
+}
+
+export function createApp(config: Config, log: Logger, options: AppOptions = {}): App {
+  const { shutdownSignal, s3Observer } = options;
+  const clients = new S3ClientFactory(config.s3, s3Observer);
+  const store = createS3ObjectStore(clients, (uploadId, err) =>
+    log.error(
+      { uploadId, error: err instanceof Error ? err.name : "Unknown" },
+      "AbortMultipartUpload failed: the upload's parts remain until aborted",
+    ),
+  );
   const server = createServer({
-    routes: createRoutes({ settings: config.s3, store: createS3ObjectStore(clients), log }),
+    routes: createRoutes({
+      settings: config.s3,
+      store,
+      log,
+      budget: new ByteBudget(config.upload.bufferBytes),
+      upload: config.upload,
+    }),
     readMaxBytes: config.readMaxBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     ...(shutdownSignal ? { shutdownSignal } : {}),

@@ -8,14 +8,18 @@
  */
 import { type HostAllowlist, parseHostAllowlist } from "./s3/host-allowlist.js";
 import { parseS3Host, type S3Host } from "./s3/s3-host.js";
+import { Secret } from "./s3/secret.js";
 
 /** How the S3 client computes and validates request/response checksums. */
 export type ChecksumMode = "WHEN_SUPPORTED" | "WHEN_REQUIRED";
 
+/** SigV4 payload signing mode. */
+export type PayloadSigning = "auto" | "signed" | "unsigned";
+
 /** Static credentials: an access key id and its secret. */
 export interface StaticCredentials {
   readonly accessKeyId: string;
-  readonly secretAccessKey: string;
+  readonly secretAccessKey: Secret;
 }
 
 /** Settings of the S3 side of the service. */
@@ -44,6 +48,22 @@ export interface S3Config {
   readonly connectTimeoutMs: number;
   /** Time an S3 request may go without response data, in milliseconds. */
   readonly requestTimeoutMs: number;
+  /**
+   * SigV4 payload signing: "signed" hashes every body byte into the
+   * signature; "unsigned" sends UNSIGNED-PAYLOAD; "auto" signs over plain
+   * http and leaves payloads unsigned over https, where TLS protects them.
+   */
+  readonly payloadSigning: PayloadSigning;
+}
+
+/** Settings of streamed uploads. */
+export interface UploadConfig {
+  /** Preferred multipart part size in bytes (at least 5 MiB). */
+  readonly partBytes: number;
+  /** Parts of one upload in flight at once. */
+  readonly partConcurrency: number;
+  /** In-flight byte budget across all uploads: every buffered byte counts. */
+  readonly bufferBytes: number;
 }
 
 /** The whole configuration. */
@@ -60,6 +80,8 @@ export interface Config {
   readonly logLevel: string;
   /** S3 settings. */
   readonly s3: S3Config;
+  /** Streamed upload settings. */
+  readonly upload: UploadConfig;
 }
 
 const MiB = 1024 * 1024;
@@ -108,7 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
     s3: {
       allowedHosts: read.parsed("S3_ALLOWED_HOSTS", "aws", parseHostAllowlist),
       defaultEndpoint: read.optional("S3_ENDPOINT", parseEndpoint),
-      defaultRegion: read.string("S3_DEFAULT_REGION", "us-east-1"),
+      defaultRegion: read.parsed("S3_DEFAULT_REGION", "us-east-1", parseRegion),
       forcePathStyle: read.boolean("S3_FORCE_PATH_STYLE", false),
       checksumMode: read.oneOf("S3_CHECKSUM_MODE", "WHEN_REQUIRED", [
         "WHEN_SUPPORTED",
@@ -117,10 +139,16 @@ export function loadConfig(env: Env = process.env): Config {
       serviceCredentials:
         serviceKeyId === ""
           ? undefined
-          : { accessKeyId: serviceKeyId, secretAccessKey: serviceSecret },
+          : { accessKeyId: serviceKeyId, secretAccessKey: new Secret(serviceSecret) },
       maxAttempts: read.integer("S3_MAX_ATTEMPTS", 3, 1, 20),
       connectTimeoutMs: read.integer("S3_CONNECT_TIMEOUT_MS", 5_000, 1, 600_000),
       requestTimeoutMs: read.integer("S3_REQUEST_TIMEOUT_MS", 60_000, 1, 3_600_000),
+      payloadSigning: read.oneOf("S3_PAYLOAD_SIGNING", "auto", ["auto", "signed", "unsigned"]),
+    },
+    upload: {
+      partBytes: read.integer("UPLOAD_PART_BYTES", 8 * MiB, 5 * MiB, 5 * 1024 * MiB),
+      partConcurrency: read.integer("UPLOAD_PART_CONCURRENCY", 4, 1, 64),
+      bufferBytes: read.integer("UPLOAD_BUFFER_BYTES", 256 * MiB, 16 * MiB, 2 ** 40),
     },
   };
   return deepFreeze(config);
@@ -179,6 +207,13 @@ function reader(env: Env) {
       return value === undefined ? undefined : parseAs(name, value, parse);
     },
   };
+}
+
+function parseRegion(value: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(value)) {
+    throw new Error(`"${value}" is not a region name such as us-east-1`);
+  }
+  return value;
 }
 
 function parseAs<T>(name: string, value: string, parse: (value: string) => T): T {

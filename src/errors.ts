@@ -71,3 +71,14 @@ export function underPath(err: unknown, path: string): unknown {
   }
   return err;
 }
+
+/** The bytes received are not the bytes the caller said it sent. */
+export class ChecksumMismatchError extends Error {
+  override name = "ChecksumMismatchError";
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}

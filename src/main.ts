@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const shutdown = new AbortController();
-  const app = createApp(config, log, shutdown.signal);
+  const app = createApp(config, log, { shutdownSignal: shutdown.signal });
   const port = await app.server.listen(config.port, config.host);
   log.info({ host: config.host, port }, "render-upload listening (gRPC, gRPC-Web, Connect)");
 

@@ -3,14 +3,8 @@
  * setting of the destination.
  */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { StoredObject } from "../upload/object-store.js";
 import type { UploadTarget } from "./destination.js";
-
-/** What S3 reports of a stored object. */
-export interface StoredObject {
-  readonly etag: string;
-  readonly versionId: string;
-  readonly sizeBytes: number;
-}
 
 /** Stores body at target. Rejects with the SDK's error; aborts on signal. */
 export async function putObject(

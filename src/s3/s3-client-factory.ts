@@ -7,7 +7,7 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import type { ChecksumMode, StaticCredentials } from "../config.js";
+import type { ChecksumMode, PayloadSigning, StaticCredentials } from "../config.js";
 import type { UploadTarget } from "./destination.js";
 import { endpointUrl } from "./endpoint.js";
 
@@ -19,7 +19,18 @@ export interface S3ClientSettings {
   readonly requestTimeoutMs: number;
   /** The service identity; undefined means the SDK's default credential chain. */
   readonly serviceCredentials: StaticCredentials | undefined;
+  readonly payloadSigning: PayloadSigning;
 }
+
+/** One S3 call as it ended: the command's name and its error, if any. */
+export interface S3CallRecord {
+  readonly command: string;
+  readonly error: unknown;
+  readonly durationMs: number;
+}
+
+/** Watches every S3 call a client makes (telemetry, tests). */
+export type S3CallObserver = (call: S3CallRecord) => void;
 
 /** Upper bound of concurrent connections per S3 host. */
 const MAX_SOCKETS_PER_HOST = 64;
@@ -30,25 +41,33 @@ export class S3ClientFactory {
   readonly #httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_HOST });
   readonly #serviceClients = new Map<string, S3Client>();
 
-  constructor(settings: S3ClientSettings) {
+  readonly #observer: S3CallObserver | undefined;
+
+  constructor(settings: S3ClientSettings, observer?: S3CallObserver) {
     this.#settings = settings;
+    this.#observer = observer;
   }
 
   /** A client that signs for target's credentials and talks to its endpoint. */
   clientFor(target: UploadTarget): S3Client {
     const { credentials } = target;
     if (credentials.kind === "caller") {
-      return new S3Client(
-        this.#options(target, {
-          accessKeyId: credentials.accessKeyId,
-          secretAccessKey: credentials.secretAccessKey.reveal(),
-        }),
-      );
+      return this.#create(target, {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey.reveal(),
+      });
     }
     const key = `${endpointUrl(target.endpoint)}|${target.endpoint.region}|${target.pathStyle}`;
     let client = this.#serviceClients.get(key);
     if (client === undefined) {
-      client = new S3Client(this.#options(target, this.#settings.serviceCredentials));
+      const service = this.#settings.serviceCredentials;
+      client = this.#create(
+        target,
+        service && {
+          accessKeyId: service.accessKeyId,
+          secretAccessKey: service.secretAccessKey.reveal(),
+        },
+      );
       this.#serviceClients.set(key, client);
     }
     return client;
@@ -62,15 +81,58 @@ export class S3ClientFactory {
     this.#httpsAgent.destroy();
   }
 
-  #options(target: UploadTarget, credentials: StaticCredentials | undefined): S3ClientConfig {
+  #create(
+    target: UploadTarget,
+    credentials: { accessKeyId: string; secretAccessKey: string } | undefined,
+  ): S3Client {
+    const client = new S3Client(this.#options(target, credentials));
+    const { payloadSigning } = this.#settings;
+    const unsigned =
+      payloadSigning === "unsigned" ||
+      (payloadSigning === "auto" && target.endpoint.scheme === "https");
+    if (unsigned) {
+      // The signer takes a payload hash already in the request as given.
+      client.middlewareStack.add(
+        (next) => (args) => {
+          const request = args.request as { headers?: Record<string, string> };
+          if (request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+          return next(args);
+        },
+        { step: "build", name: "renderUploadUnsignedPayload" },
+      );
+    }
+    const observer = this.#observer;
+    if (observer) {
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const started = performance.now();
+          const command = context.commandName ?? "Unknown";
+          try {
+            const out = await next(args);
+            observer({ command, error: undefined, durationMs: performance.now() - started });
+            return out;
+          } catch (error) {
+            observer({ command, error, durationMs: performance.now() - started });
+            throw error;
+          }
+        },
+        { step: "initialize", name: "renderUploadObserver" },
+      );
+    }
+    return client;
+  }
+
+  #options(
+    target: UploadTarget,
+    credentials: { accessKeyId: string; secretAccessKey: string } | undefined,
+  ): S3ClientConfig {
     const s = this.#settings;
     return {
       region: target.endpoint.region,
       endpoint: endpointUrl(target.endpoint),
       forcePathStyle: target.pathStyle,
-      // undefined credentials: the SDK's default provider chain. The SDK
-      // annotates the object it is given, so it gets a copy of the frozen one.
-      ...(credentials === undefined ? {} : { credentials: { ...credentials } }),
+      // undefined credentials: the SDK's default provider chain.
+      ...(credentials === undefined ? {} : { credentials }),
       requestChecksumCalculation: s.checksumMode,
       responseChecksumValidation: s.checksumMode,
       maxAttempts: s.maxAttempts,

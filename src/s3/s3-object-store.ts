@@ -1,12 +1,19 @@
 /** The ObjectStore that writes to S3 (or any S3-compatible store). */
 import type { ObjectStore } from "../upload/object-store.js";
+import { type AbortFailureReporter, startMultipartUpload } from "./multipart-upload.js";
 import { putObject } from "./put-object.js";
 import type { S3ClientFactory } from "./s3-client-factory.js";
 
-export function createS3ObjectStore(clients: S3ClientFactory): ObjectStore {
+export function createS3ObjectStore(
+  clients: S3ClientFactory,
+  onAbortFailure: AbortFailureReporter,
+): ObjectStore {
   return {
     put(target, body, signal) {
       return putObject(clients.clientFor(target), target, body, signal);
+    },
+    startMultipart(target, signal) {
+      return startMultipartUpload(clients.clientFor(target), target, signal, onAbortFailure);
     },
   };
 }

@@ -1,14 +1,33 @@
 /**
- * Where uploads go, as the handlers see it: a store that puts a body at a
- * checked target. The S3 implementation is src/s3/s3-object-store.ts; the
- * interface keeps handlers free of S3 wire details.
+ * Where uploads go, as the pipeline and the handlers see it: a store that
+ * puts a whole body at a checked target, or opens a multipart upload there.
+ * The S3 implementation lives in src/s3; this interface keeps the pipeline
+ * and the handlers free of S3 wire details.
  */
 import type { UploadTarget } from "../s3/destination.js";
-import type { StoredObject } from "../s3/put-object.js";
 
-export type { StoredObject, UploadTarget };
+export type { UploadTarget };
+
+/** What the store reports of a stored object. */
+export interface StoredObject {
+  readonly etag: string;
+  readonly versionId: string;
+  readonly sizeBytes: number;
+}
+
+/** An open multipart upload. */
+export interface MultipartUpload {
+  /** Uploads one part (numbered from 1); rejects with the store's error. */
+  uploadPart(partNumber: number, body: Uint8Array, signal: AbortSignal): Promise<void>;
+  /** Completes the upload from every part uploaded, in order. */
+  complete(signal: AbortSignal): Promise<StoredObject>;
+  /** Aborts the upload, freeing its parts. Never rejects; reports what failed. */
+  abort(): Promise<void>;
+}
 
 export interface ObjectStore {
   /** Stores body at target; rejects with the store's error; aborts on signal. */
   put(target: UploadTarget, body: Uint8Array, signal: AbortSignal): Promise<StoredObject>;
+  /** Opens a multipart upload at target. */
+  startMultipart(target: UploadTarget, signal: AbortSignal): Promise<MultipartUpload>;
 }

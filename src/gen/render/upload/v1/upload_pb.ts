@@ -11,7 +11,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file render/upload/v1/upload.proto.
  */
 export const file_render_upload_v1_upload: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZW5kZXIvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxIQcmVuZGVyLnVwbG9hZC52MSJ1Cg1SZW5kZXJSZXF1ZXN0Eg0KBW1vdmllGAEgASgJEicKBnBhcmFtcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLAoGdXBsb2FkGAMgASgLMhwucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRUYXNrImQKClVwbG9hZFRhc2sSEQoJZXh0ZW5zaW9uGAEgASgJEg0KBWFzeW5jGAIgASgIEjQKC2Rlc3RpbmF0aW9uGAMgASgLMh8ucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uIpMDCg1TM0Rlc3RpbmF0aW9uEgwKBHR5cGUYASABKAkSDgoGYnVja2V0GAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhkKEWF3c19hY2Nlc3Nfa2V5X2lkGAQgASgJEh0KFWF3c19zZWNyZXRfYWNjZXNzX2tleRgFIAEoCRIWCg5hd3NfdXNlX3BvbGljeRgGIAEoCBIOCgZzM2hvc3QYByABKAkSDgoGc2VjdXJlGAggASgIEhMKC2NvbnRlbnR0eXBlGAkgASgJEhoKEmNvbnRlbnRkaXNwb3NpdGlvbhgKIAEoCRILCgNhY2wYCyABKAkSGgoScmVkdWNlZF9yZWR1bmRhbmN5GAwgASgIEhQKDGNhY2hlY29udHJvbBgNIAEoCRI/CghtZXRhZGF0YRgOIAMoCzItLnJlbmRlci51cGxvYWQudjEuUzNEZXN0aW5hdGlvbi5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCg1VcGxvYWRSZXF1ZXN0Ei8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIMCgRkYXRhGAIgASgMImUKDlVwbG9hZFJlc3BvbnNlEg0KBXRva2VuGAEgASgJEg4KBnVwbG9hZBgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEEgwKBGV0YWcYBCABKAkSEgoKdmVyc2lvbl9pZBgFIAEoCTJcCg1VcGxvYWRTZXJ2aWNlEksKBlVwbG9hZBIfLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVxdWVzdBogLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct]);
+  fileDesc("Ch1yZW5kZXIvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxIQcmVuZGVyLnVwbG9hZC52MSJ1Cg1SZW5kZXJSZXF1ZXN0Eg0KBW1vdmllGAEgASgJEicKBnBhcmFtcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLAoGdXBsb2FkGAMgASgLMhwucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRUYXNrImQKClVwbG9hZFRhc2sSEQoJZXh0ZW5zaW9uGAEgASgJEg0KBWFzeW5jGAIgASgIEjQKC2Rlc3RpbmF0aW9uGAMgASgLMh8ucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uIpMDCg1TM0Rlc3RpbmF0aW9uEgwKBHR5cGUYASABKAkSDgoGYnVja2V0GAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhkKEWF3c19hY2Nlc3Nfa2V5X2lkGAQgASgJEh0KFWF3c19zZWNyZXRfYWNjZXNzX2tleRgFIAEoCRIWCg5hd3NfdXNlX3BvbGljeRgGIAEoCBIOCgZzM2hvc3QYByABKAkSDgoGc2VjdXJlGAggASgIEhMKC2NvbnRlbnR0eXBlGAkgASgJEhoKEmNvbnRlbnRkaXNwb3NpdGlvbhgKIAEoCRILCgNhY2wYCyABKAkSGgoScmVkdWNlZF9yZWR1bmRhbmN5GAwgASgIEhQKDGNhY2hlY29udHJvbBgNIAEoCRI/CghtZXRhZGF0YRgOIAMoCzItLnJlbmRlci51cGxvYWQudjEuUzNEZXN0aW5hdGlvbi5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCg1VcGxvYWRSZXF1ZXN0Ei8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIMCgRkYXRhGAIgASgMImUKDlVwbG9hZFJlc3BvbnNlEg0KBXRva2VuGAEgASgJEg4KBnVwbG9hZBgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEEgwKBGV0YWcYBCABKAkSEgoKdmVyc2lvbl9pZBgFIAEoCSKVAQoTVXBsb2FkU3RyZWFtUmVxdWVzdBIwCgZoZWFkZXIYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZEhlYWRlckgAEg8KBWNodW5rGAIgASgMSAASMAoGZmluaXNoGAMgASgLMh4ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRGaW5pc2hIAEIJCgdtZXNzYWdlIncKDFVwbG9hZEhlYWRlchIvCgZyZW5kZXIYASABKAsyHy5yZW5kZXIudXBsb2FkLnYxLlJlbmRlclJlcXVlc3QSFwoKc2l6ZV9ieXRlcxgCIAEoBEgAiAEBEg4KBnNoYTI1NhgDIAEoCUINCgtfc2l6ZV9ieXRlcyIeCgxVcGxvYWRGaW5pc2gSDgoGc2hhMjU2GAEgASgJIocBChRVcGxvYWRTdHJlYW1SZXNwb25zZRI0Cghwcm9ncmVzcxgBIAEoCzIgLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUHJvZ3Jlc3NIABIwCgZyZXN1bHQYAiABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlc3VsdEgAQgcKBWV2ZW50IpMBCg5VcGxvYWRQcm9ncmVzcxINCgV0b2tlbhgBIAEoCRIWCg5yZWNlaXZlZF9ieXRlcxgCIAEoBBIXCg9jb21taXR0ZWRfYnl0ZXMYAyABKAQSFwoPcGFydHNfY29tcGxldGVkGAQgASgNEhgKC3RvdGFsX2J5dGVzGAUgASgESACIAQFCDgoMX3RvdGFsX2J5dGVzIoIBCgxVcGxvYWRSZXN1bHQSDQoFdG9rZW4YASABKAkSDgoGdXBsb2FkGAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAQSDAoEZXRhZxgEIAEoCRISCgp2ZXJzaW9uX2lkGAUgASgJEg4KBnNoYTI1NhgGIAEoCRINCgVwYXJ0cxgHIAEoDTK/AQoNVXBsb2FkU2VydmljZRJLCgZVcGxvYWQSHy5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlcXVlc3QaIC5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlc3BvbnNlEmEKDFVwbG9hZFN0cmVhbRIlLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVxdWVzdBomLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_struct]);
 
 /**
  * RenderRequest is the render API's request body: what was rendered and
@@ -301,6 +301,266 @@ export const UploadResponseSchema: GenMessage<UploadResponse> = /*@__PURE__*/
   messageDesc(file_render_upload_v1_upload, 4);
 
 /**
+ * UploadStreamRequest is one message of UploadStream's request stream.
+ *
+ * @generated from message render.upload.v1.UploadStreamRequest
+ */
+export type UploadStreamRequest = Message<"render.upload.v1.UploadStreamRequest"> & {
+  /**
+   * message is the header (first message only), a chunk of bytes, or the
+   * finish (optional, last before the half-close).
+   *
+   * @generated from oneof render.upload.v1.UploadStreamRequest.message
+   */
+  message: {
+    /**
+     * header says where the bytes go. It must be the first message, and
+     * there is exactly one.
+     *
+     * @generated from field: render.upload.v1.UploadHeader header = 1;
+     */
+    value: UploadHeader;
+    case: "header";
+  } | {
+    /**
+     * chunk is the next piece of the file: 1 byte to 1 MiB (1,048,576 bytes).
+     *
+     * @generated from field: bytes chunk = 2;
+     */
+    value: Uint8Array;
+    case: "chunk";
+  } | {
+    /**
+     * finish ends the bytes, optionally with a checksum known only at the
+     * end. Nothing may follow it but the half-close.
+     *
+     * @generated from field: render.upload.v1.UploadFinish finish = 3;
+     */
+    value: UploadFinish;
+    case: "finish";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message render.upload.v1.UploadStreamRequest.
+ * Use `create(UploadStreamRequestSchema)` to create a new message.
+ */
+export const UploadStreamRequestSchema: GenMessage<UploadStreamRequest> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 5);
+
+/**
+ * UploadHeader opens an UploadStream.
+ *
+ * @generated from message render.upload.v1.UploadHeader
+ */
+export type UploadHeader = Message<"render.upload.v1.UploadHeader"> & {
+  /**
+   * render says where and how the bytes are stored, as in UploadRequest.
+   *
+   * @generated from field: render.upload.v1.RenderRequest render = 1;
+   */
+  render?: RenderRequest | undefined;
+
+  /**
+   * size_bytes is the file's size, when known up front. The upload fails
+   * with INVALID_ARGUMENT if a different number of bytes arrives; it also
+   * lets the server choose the part size.
+   *
+   * @generated from field: optional uint64 size_bytes = 2;
+   */
+  sizeBytes?: bigint | undefined;
+
+  /**
+   * sha256 is the file's SHA-256 as 64 hex digits, when known up front.
+   * The upload fails with DATA_LOSS, writing nothing, if the bytes differ.
+   *
+   * @generated from field: string sha256 = 3;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message render.upload.v1.UploadHeader.
+ * Use `create(UploadHeaderSchema)` to create a new message.
+ */
+export const UploadHeaderSchema: GenMessage<UploadHeader> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 6);
+
+/**
+ * UploadFinish ends the bytes of an UploadStream.
+ *
+ * @generated from message render.upload.v1.UploadFinish
+ */
+export type UploadFinish = Message<"render.upload.v1.UploadFinish"> & {
+  /**
+   * sha256 is the file's SHA-256 as 64 hex digits, for a client that
+   * computed it while sending. It must agree with the header's, if both are
+   * given. A mismatch fails the upload with DATA_LOSS, writing nothing.
+   *
+   * @generated from field: string sha256 = 1;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message render.upload.v1.UploadFinish.
+ * Use `create(UploadFinishSchema)` to create a new message.
+ */
+export const UploadFinishSchema: GenMessage<UploadFinish> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 7);
+
+/**
+ * UploadStreamResponse is one message of UploadStream's response stream:
+ * progress events, then exactly one result.
+ *
+ * @generated from message render.upload.v1.UploadStreamResponse
+ */
+export type UploadStreamResponse = Message<"render.upload.v1.UploadStreamResponse"> & {
+  /**
+   * event is a progress event or the final result.
+   *
+   * @generated from oneof render.upload.v1.UploadStreamResponse.event
+   */
+  event: {
+    /**
+     * progress reports how far the upload is.
+     *
+     * @generated from field: render.upload.v1.UploadProgress progress = 1;
+     */
+    value: UploadProgress;
+    case: "progress";
+  } | {
+    /**
+     * result is the last message of a successful upload.
+     *
+     * @generated from field: render.upload.v1.UploadResult result = 2;
+     */
+    value: UploadResult;
+    case: "result";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message render.upload.v1.UploadStreamResponse.
+ * Use `create(UploadStreamResponseSchema)` to create a new message.
+ */
+export const UploadStreamResponseSchema: GenMessage<UploadStreamResponse> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 8);
+
+/**
+ * UploadProgress reports how far an UploadStream is.
+ *
+ * @generated from message render.upload.v1.UploadProgress
+ */
+export type UploadProgress = Message<"render.upload.v1.UploadProgress"> & {
+  /**
+   * token is the upload's unique id, the same as in the result.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * received_bytes is how many bytes the server has received so far.
+   *
+   * @generated from field: uint64 received_bytes = 2;
+   */
+  receivedBytes: bigint;
+
+  /**
+   * committed_bytes is how many bytes S3 has durably accepted (completed
+   * parts). It never goes down.
+   *
+   * @generated from field: uint64 committed_bytes = 3;
+   */
+  committedBytes: bigint;
+
+  /**
+   * parts_completed is how many multipart parts S3 has accepted.
+   *
+   * @generated from field: uint32 parts_completed = 4;
+   */
+  partsCompleted: number;
+
+  /**
+   * total_bytes is the declared size, when the header gave one.
+   *
+   * @generated from field: optional uint64 total_bytes = 5;
+   */
+  totalBytes?: bigint | undefined;
+};
+
+/**
+ * Describes the message render.upload.v1.UploadProgress.
+ * Use `create(UploadProgressSchema)` to create a new message.
+ */
+export const UploadProgressSchema: GenMessage<UploadProgress> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 9);
+
+/**
+ * UploadResult is the outcome of a successful UploadStream.
+ *
+ * @generated from message render.upload.v1.UploadResult
+ */
+export type UploadResult = Message<"render.upload.v1.UploadResult"> & {
+  /**
+   * token is this upload's unique id.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * upload is the object's URL, as in UploadResponse.
+   *
+   * @generated from field: string upload = 2;
+   */
+  upload: string;
+
+  /**
+   * size_bytes is the stored object's size in bytes.
+   *
+   * @generated from field: uint64 size_bytes = 3;
+   */
+  sizeBytes: bigint;
+
+  /**
+   * etag is the stored object's entity tag, as S3 reports it (with quotes).
+   *
+   * @generated from field: string etag = 4;
+   */
+  etag: string;
+
+  /**
+   * version_id is the object's version id when the bucket is versioned.
+   *
+   * @generated from field: string version_id = 5;
+   */
+  versionId: string;
+
+  /**
+   * sha256 is the SHA-256 of the bytes received, as 64 lowercase hex digits.
+   *
+   * @generated from field: string sha256 = 6;
+   */
+  sha256: string;
+
+  /**
+   * parts is the number of multipart parts, or 0 for a single PutObject.
+   *
+   * @generated from field: uint32 parts = 7;
+   */
+  parts: number;
+};
+
+/**
+ * Describes the message render.upload.v1.UploadResult.
+ * Use `create(UploadResultSchema)` to create a new message.
+ */
+export const UploadResultSchema: GenMessage<UploadResult> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 10);
+
+/**
  * UploadService puts the bytes a renderer has just produced into the caller's
  * S3 bucket (or any S3-compatible store), exactly where the request's S3
  * destination says, and answers with the object's URL.
@@ -324,6 +584,25 @@ export const UploadService: GenService<{
     methodKind: "unary";
     input: typeof UploadRequestSchema;
     output: typeof UploadResponseSchema;
+  },
+  /**
+   * UploadStream stores one object from a stream of messages, for renders
+   * of any size: first an UploadStreamRequest with the header, then chunks
+   * of at most 1 MiB each, optionally a finish, then the client half-closes.
+   * While the bytes flow the server streams progress events (at least one
+   * every 4 MiB received or every second), and at the end one result.
+   *
+   * Small objects go up as one PutObject; larger ones as a multipart upload
+   * whose parts upload concurrently. Any failure (cancellation, deadline,
+   * protocol error, size or checksum mismatch, S3 error) aborts the
+   * multipart upload: no parts are left behind and no object is written.
+   *
+   * @generated from rpc render.upload.v1.UploadService.UploadStream
+   */
+  uploadStream: {
+    methodKind: "bidi_streaming";
+    input: typeof UploadStreamRequestSchema;
+    output: typeof UploadStreamResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_render_upload_v1_upload, 0);

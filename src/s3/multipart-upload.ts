@@ -1,0 +1,111 @@
+/**
+ * One S3 multipart upload: CreateMultipartUpload with the destination's
+ * object settings, UploadPart for each part (the SDK retries transient
+ * failures with backoff), CompleteMultipartUpload with the parts in order,
+ * and AbortMultipartUpload on any failure.
+ *
+ * Some stores (Ceph RGW 16) answer Complete with an empty ETag; a HeadObject
+ * then supplies it.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import type { MultipartUpload, StoredObject } from "../upload/object-store.js";
+import type { UploadTarget } from "./destination.js";
+
+/** How long an abort may take, in milliseconds, whatever the caller's state. */
+const ABORT_TIMEOUT_MS = 30_000;
+
+/** Reports an abort that failed, so the orphan can be found later. */
+export type AbortFailureReporter = (uploadId: string, err: unknown) => void;
+
+export async function startMultipartUpload(
+  client: S3Client,
+  target: UploadTarget,
+  signal: AbortSignal,
+  onAbortFailure: AbortFailureReporter,
+): Promise<MultipartUpload> {
+  const { object } = target;
+  const created = await client.send(
+    new CreateMultipartUploadCommand({
+      Bucket: target.bucket,
+      Key: target.key,
+      ContentType: object.contentType,
+      ContentDisposition: object.contentDisposition,
+      CacheControl: object.cacheControl,
+      ACL: object.acl,
+      StorageClass: object.storageClass,
+      Metadata: object.metadata,
+    }),
+    { abortSignal: signal },
+  );
+  const uploadId = created.UploadId;
+  if (uploadId === undefined || uploadId === "") {
+    throw new Error("CreateMultipartUpload returned no UploadId");
+  }
+  const ids = { Bucket: target.bucket, Key: target.key, UploadId: uploadId };
+  const parts = new Map<number, { etag: string; bytes: number }>();
+
+  return {
+    async uploadPart(partNumber, body, partSignal) {
+      const out = await client.send(
+        new UploadPartCommand({
+          ...ids,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.byteLength,
+        }),
+        { abortSignal: partSignal },
+      );
+      parts.set(partNumber, { etag: out.ETag ?? "", bytes: body.byteLength });
+    },
+
+    async complete(completeSignal) {
+      const numbers = [...parts.keys()].sort((a, b) => a - b);
+      numbers.forEach((n, i) => {
+        if (n !== i + 1) throw new Error(`part ${i + 1} is missing before Complete`);
+      });
+      const out = await client.send(
+        new CompleteMultipartUploadCommand({
+          ...ids,
+          MultipartUpload: {
+            Parts: numbers.map((n) => ({ PartNumber: n, ETag: parts.get(n)?.etag })),
+          },
+        }),
+        { abortSignal: completeSignal },
+      );
+      const sizeBytes = numbers.reduce((sum, n) => sum + (parts.get(n)?.bytes ?? 0), 0);
+      let etag = out.ETag ?? "";
+      let versionId = out.VersionId ?? "";
+      if (etag === "") {
+        const head = await client.send(
+          new HeadObjectCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            ...(versionId ? { VersionId: versionId } : {}),
+          }),
+          { abortSignal: completeSignal },
+        );
+        etag = head.ETag ?? "";
+        versionId = versionId || (head.VersionId ?? "");
+      }
+      const stored: StoredObject = { etag, versionId, sizeBytes };
+      return stored;
+    },
+
+    async abort() {
+      try {
+        await client.send(new AbortMultipartUploadCommand(ids), {
+          abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS),
+        });
+      } catch (err) {
+        onAbortFailure(uploadId, err);
+      }
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * The streaming upload pipeline. It knows nothing of gRPC: it takes an async
+ * stream of byte chunks and a checked target, and stores the bytes.
+ *
+ * Chunks are gathered into parts. While the stream still fits in one part
+ * nothing is sent; if it ends there, the object goes up as one PutObject.
+ * When a part is full and more bytes follow, a multipart upload is created
+ * (once) and full parts upload concurrently, up to a per-upload limit.
+ *
+ * Memory is bounded in bytes across all uploads: every buffered chunk holds
+ * a lease on the shared ByteBudget until its part is stored. When the budget
+ * or the upload's part slots are exhausted the pipeline stops pulling chunks,
+ * and the transport stops reading from the network.
+ *
+ * Any failure (the caller cancelling, a protocol error in the chunk stream, a
+ * size or checksum mismatch, a part that still fails after the SDK's
+ * retries) stops the remaining part requests, waits for all of them to
+ * settle, and then aborts the multipart upload, so no parts are left and no
+ * object is written. The first error is the one reported.
+ */
+import { createHash } from "node:crypto";
+import { ChecksumMismatchError, InvalidFieldError } from "../errors.js";
+import type { ByteBudget, Lease } from "./byte-budget.js";
+import type { MultipartUpload, ObjectStore, StoredObject, UploadTarget } from "./object-store.js";
+import { createPartSizer, MAX_PARTS } from "./part-size.js";
+
+/** How far an upload is. */
+export interface ProgressSnapshot {
+  readonly receivedBytes: number;
+  readonly committedBytes: number;
+  readonly partsCompleted: number;
+}
+
+/** A stored object, with what the pipeline measured. */
+export interface StreamUploadResult extends StoredObject {
+  /** SHA-256 of the bytes received, lowercase hex. */
+  readonly sha256: string;
+  /** Number of multipart parts; 0 for a single PutObject. */
+  readonly parts: number;
+}
+
+export interface StreamUploadOptions {
+  readonly target: UploadTarget;
+  /** The bytes, in order. Protocol errors surface as the iterator's rejections. */
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** The size the caller declared, if any. */
+  readonly declaredBytes: number | undefined;
+  /** The SHA-256 (hex) the caller gave, read once the chunks have ended. */
+  readonly expectedSha256: () => string | undefined;
+  readonly store: ObjectStore;
+  readonly budget: ByteBudget;
+  readonly preferredPartBytes: number;
+  readonly partConcurrency: number;
+  /** Aborts the upload: the caller cancelled or its deadline passed. */
+  readonly signal: AbortSignal;
+  readonly onProgress: (progress: ProgressSnapshot) => void;
+}
+
+/** A part being gathered. */
+interface PartBuffer {
+  chunks: Uint8Array[];
+  bytes: number;
+  leases: Lease[];
+}
+
+const emptyPart = (): PartBuffer => ({ chunks: [], bytes: 0, leases: [] });
+
+const releaseAll = (leases: readonly Lease[]) => {
+  for (const lease of leases) lease.release();
+};
+
+export async function streamUpload(o: StreamUploadOptions): Promise<StreamUploadResult> {
+  const hash = createHash("sha256");
+  const sizer = createPartSizer(o.declaredBytes, o.preferredPartBytes);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([o.signal, stop.signal]);
+  const inflight = new Set<Promise<void>>();
+  let multipart: MultipartUpload | undefined;
+  let failure: { error: unknown } | undefined;
+  let received = 0;
+  let dispatched = 0;
+  let committed = 0;
+  let partsCompleted = 0;
+  let partNumber = 0;
+  let part = emptyPart();
+  let partSize = sizer(0);
+
+  const progress = () =>
+    o.onProgress({ receivedBytes: received, committedBytes: committed, partsCompleted });
+
+  const fail = (error: unknown) => {
+    failure ??= { error };
+    stop.abort(error);
+  };
+
+  /** Sends the gathered part; resolves once it has a slot, not once it is stored. */
+  const dispatch = async () => {
+    const full = part;
+    part = emptyPart();
+    while (inflight.size >= o.partConcurrency) await Promise.race(inflight);
+    signal.throwIfAborted();
+    multipart ??= await o.store.startMultipart(o.target, signal);
+    const upload = multipart;
+    partNumber += 1;
+    if (partNumber > MAX_PARTS) {
+      releaseAll(full.leases);
+      throw new InvalidFieldError("chunk", `the object needs more than ${MAX_PARTS} parts`);
+    }
+    const number = partNumber;
+    const body =
+      full.chunks.length === 1 && full.chunks[0] ? full.chunks[0] : Buffer.concat(full.chunks);
+    full.chunks = [];
+    dispatched += body.byteLength;
+    partSize = sizer(dispatched);
+    const sent: Promise<void> = upload
+      .uploadPart(number, body, signal)
+      .then(() => {
+        committed += body.byteLength;
+        partsCompleted += 1;
+        progress();
+      }, fail)
+      .finally(() => {
+        releaseAll(full.leases);
+        inflight.delete(sent);
+      });
+    inflight.add(sent);
+  };
+
+  const iterator = o.chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await nextOrAbort(iterator, signal);
+      if (next.done) break;
+      const chunk = next.value;
+      if (chunk.byteLength === 0) continue;
+      if (o.declaredBytes !== undefined && received + chunk.byteLength > o.declaredBytes) {
+        throw new InvalidFieldError(
+          "header.size_bytes",
+          `declared ${o.declaredBytes} bytes, but more arrived`,
+        );
+      }
+      const lease = await o.budget.acquire(chunk.byteLength, signal);
+      received += chunk.byteLength;
+      hash.update(chunk);
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        // A full part is sent only once more bytes follow, so a stream that
+        // ends at a part boundary with one part is still a single PutObject.
+        if (part.bytes === partSize) await dispatch();
+        const take = Math.min(chunk.byteLength - offset, partSize - part.bytes);
+        part.chunks.push(
+          offset === 0 && take === chunk.byteLength ? chunk : chunk.subarray(offset, offset + take),
+        );
+        part.bytes += take;
+        offset += take;
+      }
+      part.leases.push(lease);
+      progress();
+    }
+    if (o.declaredBytes !== undefined && received !== o.declaredBytes) {
+      throw new InvalidFieldError(
+        "header.size_bytes",
+        `declared ${o.declaredBytes} bytes, but ${received} arrived`,
+      );
+    }
+    const sha256 = hash.digest("hex");
+    const expected = o.expectedSha256();
+    if (expected !== undefined && expected !== sha256) {
+      throw new ChecksumMismatchError(
+        "sha256",
+        `the bytes received have SHA-256 ${sha256}, not ${expected}; nothing was stored`,
+      );
+    }
+    if (multipart === undefined) {
+      const body = Buffer.concat(part.chunks);
+      const stored = await o.store.put(o.target, body, signal);
+      releaseAll(part.leases);
+      committed = received;
+      progress();
+      return { ...stored, sha256, parts: 0 };
+    }
+    if (part.bytes > 0) await dispatch();
+    await Promise.all(inflight);
+    if (failure) throw failure.error;
+    const stored = await multipart.complete(signal);
+    return { ...stored, sizeBytes: received, sha256, parts: partNumber };
+  } catch (err) {
+    fail(err);
+    await Promise.allSettled(inflight);
+    releaseAll(part.leases);
+    if (multipart) await multipart.abort();
+    await iterator.return?.();
+    throw failure?.error ?? err;
+  }
+}
+
+/** The iterator's next result, unless signal aborts first. */
+function nextOrAbort<T>(
+  iterator: AsyncIterator<T>,
+  signal: AbortSignal,
+): Promise<IteratorResult<T>> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(result);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
