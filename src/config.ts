@@ -116,7 +116,9 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     host: read.string("HOST", "0.0.0.0"),
     port: read.integer("PORT", 8080, 0, 65535),
-    readMaxBytes: read.integer("READ_MAX_BYTES", 64 * MiB, 1024, 2 ** 31 - 1),
+    // At least 2 MiB, so a stream's largest chunk message (1 MiB of bytes
+    // plus framing) always fits.
+    readMaxBytes: read.integer("READ_MAX_BYTES", 64 * MiB, 2 * MiB, 2 ** 31 - 1),
     maxTimeoutMs: read.integer("MAX_TIMEOUT_MS", 0, 0, 2 ** 31 - 1),
     logLevel: read.oneOf("LOG_LEVEL", "info", [
       "fatal",

@@ -106,7 +106,7 @@ export class S3ClientFactory {
       client.middlewareStack.add(
         (next, context) => async (args) => {
           const started = performance.now();
-          const command = context.commandName ?? "Unknown";
+          const command = (context.commandName ?? "Unknown").replace(/Command$/, "");
           try {
             const out = await next(args);
             observer({ command, error: undefined, durationMs: performance.now() - started });

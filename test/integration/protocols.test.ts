@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
 import {
   connectClient,
   destination,
@@ -16,6 +17,7 @@ import {
   uploadRequest,
 } from "./support/clients.js";
 import { createBucket, directClient, owner, removeBucket, s3Host } from "./support/s3-fixture.js";
+import { chunksOf, sha256Of } from "./support/stream-data.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
 describe("protocols on one port", () => {
@@ -24,7 +26,7 @@ describe("protocols on one port", () => {
   const s3 = directClient();
 
   before(async () => {
-    server = await startServer({ READ_MAX_BYTES: String(1024 * 1024) });
+    server = await startServer({ READ_MAX_BYTES: String(2 * 1024 * 1024) });
     bucket = await createBucket("ru-proto");
   });
   after(async () => {
@@ -80,6 +82,55 @@ describe("protocols on one port", () => {
         new HeadObjectCommand({ Bucket: bucket, Key: "proto/grpc-js.png" }),
       );
       assert.equal(head.ContentType, "image/png");
+    } finally {
+      client.close();
+    }
+  });
+
+  it("streams through grpc-js: bidi UploadStream with progress and result", async () => {
+    const client = grpcJsClient(server.port);
+    try {
+      const size = 12 * 1024 * 1024;
+      const call = client.UploadStream(new grpc.Metadata(), { deadline: Date.now() + 60_000 });
+      const events: Record<string, unknown>[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        call.on("data", (event: Record<string, unknown>) => events.push(event));
+        call.on("error", reject);
+        call.on("end", resolve);
+      });
+      call.write({
+        header: {
+          render: {
+            upload: {
+              destination: {
+                bucket,
+                filename: "proto/grpc-js-stream.bin",
+                aws_access_key_id: owner.accessKeyId,
+                aws_secret_access_key: owner.secretAccessKey,
+                s3host: s3Host,
+              },
+            },
+          },
+          size_bytes: String(size),
+          sha256: sha256Of(size),
+        },
+      });
+      for (const chunk of chunksOf(size)) {
+        if (!call.write({ chunk })) await new Promise((r) => call.once("drain", r));
+      }
+      call.end();
+      await done;
+      const result = events.at(-1)?.result as Record<string, unknown> | undefined;
+      assert.equal(events.at(-1)?.event, "result");
+      assert.equal(result?.size_bytes, String(size));
+      assert.equal(result?.sha256, sha256Of(size));
+      assert.equal(result?.parts, 2);
+      assert.ok(events.slice(0, -1).every((e) => e.event === "progress"));
+      assert.ok(events.length >= 3, "progress events came before the result");
+      const head = await s3.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: "proto/grpc-js-stream.bin" }),
+      );
+      assert.equal(head.ContentLength, size);
     } finally {
       client.close();
     }
@@ -151,7 +202,7 @@ describe("protocols on one port", () => {
   });
 
   it("enforces readMaxBytes with RESOURCE_EXHAUSTED", async () => {
-    const tooBig = new Uint8Array(1024 * 1024 + 1);
+    const tooBig = new Uint8Array(2 * 1024 * 1024 + 1);
     try {
       await connectClient(server.baseUrl).upload(
         uploadRequest(destination(bucket, "big.bin"), tooBig),

@@ -69,7 +69,7 @@ describe("loadConfig: values", () => {
     const config = loadConfig({
       HOST: "127.0.0.1",
       PORT: " 9090 ",
-      READ_MAX_BYTES: "1024",
+      READ_MAX_BYTES: "2097152",
       MAX_TIMEOUT_MS: "30000",
       LOG_LEVEL: "debug",
       S3_ALLOWED_HOSTS: "aws, http://127.0.0.1:7480",
@@ -89,7 +89,7 @@ describe("loadConfig: values", () => {
     });
     assert.equal(config.host, "127.0.0.1");
     assert.equal(config.port, 9090);
-    assert.equal(config.readMaxBytes, 1024);
+    assert.equal(config.readMaxBytes, 2097152);
     assert.equal(config.maxTimeoutMs, 30000);
     assert.equal(config.logLevel, "debug");
     assert.deepEqual(
@@ -106,7 +106,11 @@ describe("loadConfig: values", () => {
     assert.equal(config.s3.checksumMode, "WHEN_SUPPORTED");
     assert.equal(config.s3.serviceCredentials?.accessKeyId, "AKIDSERVICE");
     assert.equal(config.s3.serviceCredentials?.secretAccessKey.reveal(), "service-secret");
-    assert.equal(JSON.stringify(config).includes("service-secret"), false, "the secret is redacted");
+    assert.equal(
+      JSON.stringify(config).includes("service-secret"),
+      false,
+      "the secret is redacted",
+    );
     assert.equal(config.s3.maxAttempts, 5);
     assert.equal(config.s3.connectTimeoutMs, 1000);
     assert.equal(config.s3.requestTimeoutMs, 2000);
@@ -149,11 +153,11 @@ describe("loadConfig: bad values name the variable", () => {
   test("PORT out of range", () => {
     assertConfigError({ PORT: "65536" }, "PORT", "PORT: 65536 is outside 0..65535");
   });
-  test("READ_MAX_BYTES below 1024", () => {
+  test("READ_MAX_BYTES below 2 MiB", () => {
     assertConfigError(
-      { READ_MAX_BYTES: "1023" },
+      { READ_MAX_BYTES: "2097151" },
       "READ_MAX_BYTES",
-      "READ_MAX_BYTES: 1023 is outside 1024..2147483647",
+      "READ_MAX_BYTES: 2097151 is outside 2097152..2147483647",
     );
   });
   test("S3_MAX_ATTEMPTS out of range", () => {

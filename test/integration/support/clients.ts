@@ -14,6 +14,8 @@ import {
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import {
+  type RenderRequest,
+  RenderRequestSchema,
   type S3Destination,
   S3DestinationSchema,
   type UploadRequest,
@@ -57,12 +59,17 @@ export function destination(
   });
 }
 
+/** A RenderRequest that sends its result to dest. */
+export function renderTo(dest: S3Destination): RenderRequest {
+  return create(RenderRequestSchema, {
+    movie: "Movie Name",
+    upload: { extension: "mp4", async: false, destination: dest },
+  });
+}
+
 /** An UploadRequest for data at dest. */
 export function uploadRequest(dest: S3Destination, data: Uint8Array): UploadRequest {
-  return create(UploadRequestSchema, {
-    render: { movie: "Movie Name", upload: { extension: "mp4", async: false, destination: dest } },
-    data,
-  });
+  return create(UploadRequestSchema, { render: renderTo(dest), data });
 }
 
 const protoRoot = fileURLToPath(new URL("../../../proto", import.meta.url));
@@ -75,12 +82,17 @@ export function grpcJsClient(port: number): grpc.Client & {
     options: grpc.CallOptions,
     cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void,
   ) => void;
+  UploadStream: (
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+  ) => grpc.ClientDuplexStream<object, Record<string, unknown>>;
 } {
   const definition = protoLoader.loadSync("render/upload/v1/upload.proto", {
     includeDirs: [protoRoot],
     keepCase: true,
     longs: String,
     defaults: true,
+    oneofs: true,
   });
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
     render: { upload: { v1: { UploadService: grpc.ServiceClientConstructor } } };

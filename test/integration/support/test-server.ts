@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import { createApp } from "../../../src/app.js";
 import { loadConfig } from "../../../src/config.js";
 import { createLogger } from "../../../src/logger.js";
+import type { S3CallRecord } from "../../../src/s3/s3-client-factory.js";
 import { s3Endpoint } from "./s3-fixture.js";
 
 export interface TestServer {
@@ -13,6 +14,10 @@ export interface TestServer {
   readonly baseUrl: string;
   /** Every log line written so far, as text. */
   readonly logs: string[];
+  /** Every S3 call the service made so far, in the order they ended. */
+  readonly s3Calls: S3CallRecord[];
+  /** The names of the S3 calls made since mark was taken (mark = s3Calls.length). */
+  callsSince(mark: number): string[];
   close(): Promise<void>;
 }
 
@@ -36,12 +41,17 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
       done();
     },
   });
-  const app = createApp(config, createLogger(config.logLevel, sink));
+  const s3Calls: S3CallRecord[] = [];
+  const app = createApp(config, createLogger(config.logLevel, sink), {
+    s3Observer: (call) => s3Calls.push(call),
+  });
   const port = await app.server.listen(0, "127.0.0.1");
   return {
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     logs,
+    s3Calls,
+    callsSince: (mark) => s3Calls.slice(mark).map((c) => c.command),
     async close() {
       await app.server.close(2_000);
       app.dispose();

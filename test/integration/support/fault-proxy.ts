@@ -1,0 +1,81 @@
+/**
+ * A small fault-injecting HTTP proxy between the service and the real S3: it
+ * forwards every request unchanged (the Host header too, so SigV4 signatures
+ * still verify) and streams both ways, except the requests a rule picks,
+ * which it answers with an S3 error of its choosing.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** An injected S3 error answer. */
+export interface InjectedError {
+  readonly status: number;
+  readonly code: string;
+}
+
+/** Decides per request: undefined forwards it, an InjectedError answers it. */
+export type FaultRule = (request: { method: string; url: URL }) => InjectedError | undefined;
+
+export interface FaultProxy {
+  /** "127.0.0.1:port", as an s3host. */
+  readonly host: string;
+  /** The rule in force; replace it between tests. */
+  rule: FaultRule;
+  /** Requests answered with an injected error so far. */
+  readonly injected: string[];
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
+  const injected: string[] = [];
+  const proxy: { rule: FaultRule } = { rule: () => undefined };
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://proxy");
+    const fault = proxy.rule({ method: req.method ?? "GET", url });
+    if (fault) {
+      injected.push(`${req.method} ${url.pathname}${url.search}`);
+      req.resume();
+      req.on("end", () => {
+        const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message><RequestId>fault-${injected.length}</RequestId></Error>`;
+        res.writeHead(fault.status, {
+          "content-type": "application/xml",
+          "content-length": Buffer.byteLength(body),
+        });
+        res.end(body);
+      });
+      return;
+    }
+    const forward = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+      },
+    );
+    forward.on("error", () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    host: `127.0.0.1:${port}`,
+    get rule() {
+      return proxy.rule;
+    },
+    set rule(rule: FaultRule) {
+      proxy.rule = rule;
+    },
+    injected,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
