@@ -21,6 +21,8 @@ export interface FaultProxy {
   readonly host: string;
   /** The rule in force; replace it between tests. */
   rule: FaultRule;
+  /** Holds a request (unread) until the promise it returns settles. */
+  gate: ((request: { method: string; url: URL }) => Promise<void>) | undefined;
   /** Requests answered with an injected error so far. */
   readonly injected: string[];
   close(): Promise<void>;
@@ -28,9 +30,13 @@ export interface FaultProxy {
 
 export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
   const injected: string[] = [];
-  const proxy: { rule: FaultRule } = { rule: () => undefined };
-  const server = http.createServer((req, res) => {
+  const proxy: {
+    rule: FaultRule;
+    gate: ((request: { method: string; url: URL }) => Promise<void>) | undefined;
+  } = { rule: () => undefined, gate: undefined };
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
+    await proxy.gate?.({ method: req.method ?? "GET", url });
     const fault = proxy.rule({ method: req.method ?? "GET", url });
     if (fault) {
       injected.push(`${req.method} ${url.pathname}${url.search}`);
@@ -70,6 +76,12 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
     },
     set rule(rule: FaultRule) {
       proxy.rule = rule;
+    },
+    get gate() {
+      return proxy.gate;
+    },
+    set gate(gate) {
+      proxy.gate = gate;
     },
     injected,
     close: () =>

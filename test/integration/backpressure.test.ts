@@ -1,0 +1,90 @@
+/**
+ * Memory is bounded in bytes: when the in-flight byte budget is spent
+ * (S3 is slow), the service stops reading from the stream and HTTP/2 flow
+ * control holds the sender back, rather than the service buffering.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { connectClient, destination, renderTo } from "./support/clients.js";
+import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
+import {
+  createBucket,
+  openMultipartUploads,
+  removeBucket,
+  s3Endpoint,
+} from "./support/s3-fixture.js";
+import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
+import { startServer, type TestServer } from "./support/test-server.js";
+
+const BUDGET = 16 * MiB;
+
+describe("the in-flight byte budget", () => {
+  let server: TestServer;
+  let proxy: FaultProxy;
+  let bucket: string;
+
+  before(async () => {
+    proxy = await startFaultProxy(s3Endpoint);
+    server = await startServer({
+      UPLOAD_PART_BYTES: String(5 * MiB),
+      UPLOAD_PART_CONCURRENCY: "2",
+      UPLOAD_BUFFER_BYTES: String(BUDGET),
+      S3_ALLOWED_HOSTS: `http://${proxy.host}`,
+    });
+    bucket = await createBucket("ru-budget");
+  });
+  after(async () => {
+    await removeBucket(bucket);
+    await server.close();
+    await proxy.close();
+  });
+
+  it("holds the sender back while S3 is stalled, then completes intact", async () => {
+    let release: () => void = () => {};
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    proxy.gate = ({ method, url }) =>
+      method === "PUT" && url.searchParams.has("partNumber") ? stalled : Promise.resolve();
+    const size = 100 * MiB;
+    let pulled = 0;
+    async function* counted() {
+      for (const chunk of chunksOf(size)) {
+        pulled += chunk.byteLength;
+        yield chunk;
+      }
+    }
+    try {
+      const call = collect(
+        connectClient(server.baseUrl).uploadStream(
+          requestsOf({
+            render: renderTo(destination(bucket, "budget.bin", { s3host: proxy.host })),
+            chunks: counted(),
+          }),
+          { timeoutMs: 120_000 },
+        ),
+      );
+      // Wait until the sender stops advancing.
+      let last = -1;
+      for (let stable = 0, i = 0; stable < 10 && i < 150; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        stable = pulled === last ? stable + 1 : 0;
+        last = pulled;
+      }
+      assert.ok(pulled >= BUDGET, `the budget was used: ${pulled} bytes sent`);
+      // The budget plus what transport buffers and windows hold in flight.
+      assert.ok(
+        pulled <= BUDGET + 8 * MiB,
+        `the sender was held back near the budget, but ${pulled / MiB} MiB were sent`,
+      );
+      release();
+      const { result } = await call;
+      assert.equal(result?.sizeBytes, BigInt(size));
+      assert.equal(result?.sha256, sha256Of(size));
+      assert.equal(await openMultipartUploads(bucket), 0);
+    } finally {
+      release();
+      proxy.gate = undefined;
+    }
+  });
+});
