@@ -24,6 +24,18 @@ const ABORT_TIMEOUT_MS = 30_000;
 /** Reports an abort that failed, so the orphan can be found later. */
 export type AbortFailureReporter = (uploadId: string, err: unknown) => void;
 
+/** Aborts the multipart upload uploadId at target. */
+export async function abortMultipartUpload(
+  client: S3Client,
+  target: UploadTarget,
+  uploadId: string,
+): Promise<void> {
+  await client.send(
+    new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }),
+    { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) },
+  );
+}
+
 export async function startMultipartUpload(
   client: S3Client,
   target: UploadTarget,
@@ -52,6 +64,7 @@ export async function startMultipartUpload(
   const parts = new Map<number, { etag: string; bytes: number }>();
 
   return {
+    uploadId,
     async uploadPart(partNumber, body, partSignal) {
       const out = await client.send(
         new UploadPartCommand({
@@ -100,9 +113,7 @@ export async function startMultipartUpload(
 
     async abort() {
       try {
-        await client.send(new AbortMultipartUploadCommand(ids), {
-          abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS),
-        });
+        await abortMultipartUpload(client, target, uploadId);
       } catch (err) {
         onAbortFailure(uploadId, err);
       }

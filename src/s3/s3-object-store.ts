@@ -1,6 +1,10 @@
 /** The ObjectStore that writes to S3 (or any S3-compatible store). */
 import type { ObjectStore } from "../upload/object-store.js";
-import { type AbortFailureReporter, startMultipartUpload } from "./multipart-upload.js";
+import {
+  type AbortFailureReporter,
+  abortMultipartUpload,
+  startMultipartUpload,
+} from "./multipart-upload.js";
 import { putObject } from "./put-object.js";
 import type { S3ClientFactory } from "./s3-client-factory.js";
 
@@ -14,6 +18,9 @@ export function createS3ObjectStore(
     },
     startMultipart(target, signal) {
       return startMultipartUpload(clients.clientFor(target), target, signal, onAbortFailure);
+    },
+    abortMultipart(target, uploadId) {
+      return abortMultipartUpload(clients.clientFor(target), target, uploadId);
     },
   };
 }

@@ -17,6 +17,8 @@ export interface StoredObject {
 
 /** An open multipart upload. */
 export interface MultipartUpload {
+  /** The store's id of the upload, to abort it after a crash. */
+  readonly uploadId: string;
   /** Uploads one part (numbered from 1); rejects with the store's error. */
   uploadPart(partNumber: number, body: Uint8Array, signal: AbortSignal): Promise<void>;
   /** Completes the upload from every part uploaded, in order. */
@@ -30,4 +32,6 @@ export interface ObjectStore {
   put(target: UploadTarget, body: Uint8Array, signal: AbortSignal): Promise<StoredObject>;
   /** Opens a multipart upload at target. */
   startMultipart(target: UploadTarget, signal: AbortSignal): Promise<MultipartUpload>;
+  /** Aborts a multipart upload left by an earlier run. Rejects with the store's error. */
+  abortMultipart(target: UploadTarget, uploadId: string): Promise<void>;
 }

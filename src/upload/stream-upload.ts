@@ -18,11 +18,11 @@
  * settle, and then aborts the multipart upload, so no parts are left and no
  * object is written. The first error is the one reported.
  */
-import { createHash } from "node:crypto";
-import { ChecksumMismatchError, InvalidFieldError } from "../errors.js";
+import { InvalidFieldError } from "../errors.js";
 import type { ByteBudget, Lease } from "./byte-budget.js";
 import type { MultipartUpload, ObjectStore, StoredObject, UploadTarget } from "./object-store.js";
 import { createPartSizer, MAX_PARTS } from "./part-size.js";
+import { verifiedChunks } from "./verified-chunks.js";
 
 /** How far an upload is. */
 export interface ProgressSnapshot {
@@ -54,6 +54,8 @@ export interface StreamUploadOptions {
   /** Aborts the upload: the caller cancelled or its deadline passed. */
   readonly signal: AbortSignal;
   readonly onProgress: (progress: ProgressSnapshot) => void;
+  /** Called with the multipart upload's id once it exists, before any part is sent. */
+  readonly onMultipartStarted?: (uploadId: string) => Promise<void>;
 }
 
 /** A part being gathered. */
@@ -70,7 +72,6 @@ const releaseAll = (leases: readonly Lease[]) => {
 };
 
 export async function streamUpload(o: StreamUploadOptions): Promise<StreamUploadResult> {
-  const hash = createHash("sha256");
   const sizer = createPartSizer(o.declaredBytes, o.preferredPartBytes);
   const stop = new AbortController();
   const signal = AbortSignal.any([o.signal, stop.signal]);
@@ -97,14 +98,23 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
   const dispatch = async () => {
     const full = part;
     part = emptyPart();
-    while (inflight.size >= o.partConcurrency) await Promise.race(inflight);
-    signal.throwIfAborted();
-    multipart ??= await o.store.startMultipart(o.target, signal);
-    const upload = multipart;
-    partNumber += 1;
-    if (partNumber > MAX_PARTS) {
+    let upload: MultipartUpload;
+    try {
+      while (inflight.size >= o.partConcurrency) await Promise.race(inflight);
+      signal.throwIfAborted();
+      if (multipart === undefined) {
+        multipart = await o.store.startMultipart(o.target, signal);
+        await o.onMultipartStarted?.(multipart.uploadId);
+      }
+      upload = multipart;
+      partNumber += 1;
+      if (partNumber > MAX_PARTS) {
+        throw new InvalidFieldError("chunk", `the object needs more than ${MAX_PARTS} parts`);
+      }
+    } catch (err) {
+      // The part never reached uploadPart: its bytes go back to the budget here.
       releaseAll(full.leases);
-      throw new InvalidFieldError("chunk", `the object needs more than ${MAX_PARTS} parts`);
+      throw err;
     }
     const number = partNumber;
     const body =
@@ -126,27 +136,30 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     inflight.add(sent);
   };
 
-  const iterator = o.chunks[Symbol.asyncIterator]();
+  const verified = verifiedChunks(o.chunks, o.declaredBytes, o.expectedSha256);
+  const iterator = verified.chunks[Symbol.asyncIterator]();
   try {
     for (;;) {
       const next = await nextOrAbort(iterator, signal);
       if (next.done) break;
       const chunk = next.value;
-      if (chunk.byteLength === 0) continue;
-      if (o.declaredBytes !== undefined && received + chunk.byteLength > o.declaredBytes) {
-        throw new InvalidFieldError(
-          "header.size_bytes",
-          `declared ${o.declaredBytes} bytes, but more arrived`,
-        );
-      }
       const lease = await o.budget.acquire(chunk.byteLength, signal);
+      // Held by the part being gathered from now on, so every exit releases it.
+      part.leases.push(lease);
       received += chunk.byteLength;
-      hash.update(chunk);
       let offset = 0;
       while (offset < chunk.byteLength) {
         // A full part is sent only once more bytes follow, so a stream that
         // ends at a part boundary with one part is still a single PutObject.
-        if (part.bytes === partSize) await dispatch();
+        if (part.bytes === partSize) {
+          // The lease moves with the chunk's remainder to the next part.
+          part.leases.pop();
+          try {
+            await dispatch();
+          } finally {
+            part.leases.push(lease);
+          }
+        }
         const take = Math.min(chunk.byteLength - offset, partSize - part.bytes);
         part.chunks.push(
           offset === 0 && take === chunk.byteLength ? chunk : chunk.subarray(offset, offset + take),
@@ -154,23 +167,10 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
         part.bytes += take;
         offset += take;
       }
-      part.leases.push(lease);
       progress();
     }
-    if (o.declaredBytes !== undefined && received !== o.declaredBytes) {
-      throw new InvalidFieldError(
-        "header.size_bytes",
-        `declared ${o.declaredBytes} bytes, but ${received} arrived`,
-      );
-    }
-    const sha256 = hash.digest("hex");
-    const expected = o.expectedSha256();
-    if (expected !== undefined && expected !== sha256) {
-      throw new ChecksumMismatchError(
-        "sha256",
-        `the bytes received have SHA-256 ${sha256}, not ${expected}; nothing was stored`,
-      );
-    }
+    // The verified stream has checked size and checksum before ending.
+    const { sha256 } = verified.digest();
     if (multipart === undefined) {
       const body = Buffer.concat(part.chunks);
       const stored = await o.store.put(o.target, body, signal);
@@ -189,7 +189,8 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     await Promise.allSettled(inflight);
     releaseAll(part.leases);
     if (multipart) await multipart.abort();
-    await iterator.return?.();
+    // Not awaited: a stalled sender must not delay the error reply.
+    iterator.return?.().catch(() => {});
     throw failure?.error ?? err;
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * Counts and hashes a chunk stream as it passes, and holds it to what the
+ * caller declared: more bytes than the declared size fail as soon as they
+ * arrive; fewer, or a different SHA-256, fail when the stream ends, before
+ * the consumer sees the end. Both the S3 pipeline and the async spool read
+ * their bytes through it.
+ */
+import { createHash } from "node:crypto";
+import { ChecksumMismatchError, InvalidFieldError } from "../errors.js";
+
+/** What was received, once the stream has ended. */
+export interface Digest {
+  readonly sizeBytes: number;
+  /** Lowercase hex. */
+  readonly sha256: string;
+}
+
+export interface VerifiedChunks {
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** Bytes received so far. */
+  receivedBytes(): number;
+  /** The digest; only after the stream has ended without error. */
+  digest(): Digest;
+}
+
+export function verifiedChunks(
+  source: AsyncIterable<Uint8Array>,
+  declaredBytes: number | undefined,
+  expectedSha256: () => string | undefined,
+): VerifiedChunks {
+  const hash = createHash("sha256");
+  let received = 0;
+  let digest: Digest | undefined;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
+      if (chunk.byteLength === 0) continue;
+      if (declaredBytes !== undefined && received + chunk.byteLength > declaredBytes) {
+        throw new InvalidFieldError(
+          "header.size_bytes",
+          `declared ${declaredBytes} bytes, but more arrived`,
+        );
+      }
+      received += chunk.byteLength;
+      hash.update(chunk);
+      yield chunk;
+    }
+    if (declaredBytes !== undefined && received !== declaredBytes) {
+      throw new InvalidFieldError(
+        "header.size_bytes",
+        `declared ${declaredBytes} bytes, but ${received} arrived`,
+      );
+    }
+    const sha256 = hash.digest("hex");
+    const expected = expectedSha256();
+    if (expected !== undefined && expected !== sha256) {
+      throw new ChecksumMismatchError(
+        "sha256",
+        `the bytes received have SHA-256 ${sha256}, not ${expected}; nothing was stored`,
+      );
+    }
+    digest = { sizeBytes: received, sha256 };
+  }
+  return {
+    chunks: chunks(),
+    receivedBytes: () => received,
+    digest() {
+      if (digest === undefined) throw new Error("the stream has not ended");
+      return digest;
+    },
+  };
+}
