@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { InvalidFieldError, NotSupportedError } from "../../src/errors.js";
+import { InvalidFieldError } from "../../src/errors.js";
 import {
   checkRenderEnvelope,
   MAX_PARAMS_BYTES,
@@ -11,7 +11,6 @@ const VALID: RenderEnvelope = {
   movie: "Movie Name",
   params: { title: "Hello", count: 3 },
   extension: "mp4",
-  async: false,
 };
 
 function check(change: Partial<RenderEnvelope>): void {
@@ -36,10 +35,7 @@ describe("checkRenderEnvelope", () => {
   });
 
   test("every field empty passes", () => {
-    assert.equal(
-      checkRenderEnvelope({ movie: "", params: undefined, extension: "", async: false }),
-      undefined,
-    );
+    assert.equal(checkRenderEnvelope({ movie: "", params: undefined, extension: "" }), undefined);
   });
 
   describe("movie", () => {
@@ -108,26 +104,5 @@ describe("checkRenderEnvelope", () => {
         assertFieldError({ extension }, "render.upload.extension", problem);
       });
     }
-  });
-
-  describe("async", () => {
-    test("true is NotSupportedError naming render.upload.async", () => {
-      assert.throws(
-        () => check({ async: true }),
-        (err: unknown) => {
-          assert.ok(
-            err instanceof NotSupportedError,
-            `expected NotSupportedError, got ${String(err)}`,
-          );
-          assert.equal(err.field, "render.upload.async");
-          assert.ok(err.message.startsWith("render.upload.async: "), err.message);
-          return true;
-        },
-      );
-    });
-
-    test("a bad extension is reported before async", () => {
-      assertFieldError({ async: true, extension: ".mp4" }, "render.upload.extension");
-    });
   });
 });

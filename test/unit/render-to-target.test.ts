@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { HostNotAllowedError, InvalidFieldError, NotSupportedError } from "../../src/errors.js";
+import { HostNotAllowedError, InvalidFieldError } from "../../src/errors.js";
 import { RenderRequestSchema } from "../../src/gen/render/upload/v1/upload_pb.js";
 import type { DestinationSettings } from "../../src/s3/destination.js";
 import { parseHostAllowlist } from "../../src/s3/host-allowlist.js";
@@ -107,12 +107,6 @@ describe("renderToTarget", () => {
   test("envelope checks come before the destination", () => {
     const req = seedRequest({ bucket: "" });
     if (req.upload === undefined) throw new Error("no upload");
-    req.upload.async = true;
-    assert.throws(
-      () => renderToTarget(req, SETTINGS),
-      (err: unknown) => err instanceof NotSupportedError && err.field === "render.upload.async",
-    );
-    req.upload.async = false;
     req.upload.extension = ".mp4";
     assertFieldError(() => renderToTarget(req, SETTINGS), "render.upload.extension");
   });

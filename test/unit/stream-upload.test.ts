@@ -1,0 +1,872 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { describe, test } from "node:test";
+import { setImmediate as tick } from "node:timers/promises";
+import { ChecksumMismatchError, InvalidFieldError } from "../../src/errors.js";
+import { resolveDestination } from "../../src/s3/destination.js";
+import { parseHostAllowlist } from "../../src/s3/host-allowlist.js";
+import { ByteBudget } from "../../src/upload/byte-budget.js";
+import type {
+  MultipartUpload,
+  ObjectStore,
+  StoredObject,
+  UploadTarget,
+} from "../../src/upload/object-store.js";
+import { MIN_PART_BYTES } from "../../src/upload/part-size.js";
+import {
+  type ProgressSnapshot,
+  type StreamUploadOptions,
+  type StreamUploadResult,
+  streamUpload,
+} from "../../src/upload/stream-upload.js";
+
+const MiB = 1024 * 1024;
+
+const TARGET: UploadTarget = resolveDestination(
+  {
+    type: "s3",
+    bucket: "mybucket",
+    filename: "renders/out.mp4",
+    awsAccessKeyId: "AKIAIOSFODNN7EXAMPLE",
+    awsSecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    awsUsePolicy: false,
+    s3host: "",
+    secure: false,
+    contenttype: "video/mp4",
+    contentdisposition: "",
+    acl: "",
+    reducedRedundancy: false,
+    cachecontrol: "",
+    metadata: {},
+  },
+  {
+    allowedHosts: parseHostAllowlist("aws"),
+    defaultEndpoint: undefined,
+    defaultRegion: "us-east-1",
+    forcePathStyle: false,
+  },
+);
+
+/** Resolves after one turn of the event loop; rejects with the signal's reason if it aborts first. */
+function tickOrAbort(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearImmediate(timer);
+      reject(signal.reason);
+    };
+    const timer = setImmediate(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Never resolves; rejects with the signal's reason once it aborts. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+}
+
+/** How one uploadPart call behaves: resolve to store the part, reject to fail it. */
+type PartBehaviour = (partNumber: number, signal: AbortSignal) => Promise<void>;
+
+interface FakeStoreOptions {
+  /** Default: the part is stored after one turn of the event loop (or fails on abort). */
+  readonly part?: PartBehaviour;
+  /** CreateMultipartUpload fails with this error. */
+  readonly failCreate?: Error;
+  /** Called as each uploadPart starts. */
+  readonly onPartStart?: (partNumber: number) => void;
+}
+
+/**
+ * An in-memory ObjectStore. calls lists the requests made ("put", "create",
+ * "part N", "complete", "abort"); timeline also says when each part settled.
+ */
+class FakeStore implements ObjectStore {
+  readonly calls: string[] = [];
+  readonly timeline: string[] = [];
+  readonly putBodies: Buffer[] = [];
+  readonly parts = new Map<number, Buffer>();
+  inFlight = 0;
+  maxInFlight = 0;
+  inFlightAtAbort: number | undefined;
+  readonly #options: FakeStoreOptions;
+
+  constructor(options: FakeStoreOptions = {}) {
+    this.#options = options;
+  }
+
+  async put(_target: UploadTarget, body: Uint8Array, signal: AbortSignal): Promise<StoredObject> {
+    this.calls.push("put");
+    this.timeline.push("put");
+    this.putBodies.push(Buffer.from(body));
+    await tickOrAbort(signal);
+    return { etag: '"single"', versionId: "v1", sizeBytes: body.byteLength };
+  }
+
+  async startMultipart(_target: UploadTarget, _signal: AbortSignal): Promise<MultipartUpload> {
+    this.calls.push("create");
+    this.timeline.push("create");
+    if (this.#options.failCreate) throw this.#options.failCreate;
+    const partBehaviour = this.#options.part ?? ((_n, signal) => tickOrAbort(signal));
+    return {
+      uploadId: "upload-1",
+      uploadPart: async (partNumber, body, signal) => {
+        this.calls.push(`part ${partNumber}`);
+        this.timeline.push(`part ${partNumber} start`);
+        this.inFlight += 1;
+        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+        this.#options.onPartStart?.(partNumber);
+        try {
+          await partBehaviour(partNumber, signal);
+          this.parts.set(partNumber, Buffer.from(body));
+          this.timeline.push(`part ${partNumber} stored`);
+        } catch (err) {
+          this.timeline.push(`part ${partNumber} failed`);
+          throw err;
+        } finally {
+          this.inFlight -= 1;
+        }
+      },
+      complete: async () => {
+        this.calls.push("complete");
+        this.timeline.push("complete");
+        let sizeBytes = 0;
+        for (const part of this.parts.values()) sizeBytes += part.byteLength;
+        return { etag: '"multi"', versionId: "v2", sizeBytes };
+      },
+      abort: async () => {
+        this.calls.push("abort");
+        this.timeline.push("abort");
+        this.inFlightAtAbort = this.inFlight;
+      },
+    };
+  }
+
+  async abortMultipart(_target: UploadTarget, uploadId: string): Promise<void> {
+    this.calls.push(`abortMultipart ${uploadId}`);
+  }
+
+  /** The stored parts, in order, as one buffer. */
+  assembled(): Buffer {
+    const numbers = [...this.parts.keys()].sort((a, b) => a - b);
+    assert.deepEqual(
+      numbers,
+      numbers.map((_, i) => i + 1),
+    );
+    return Buffer.concat(numbers.map((n) => this.parts.get(n) ?? Buffer.alloc(0)));
+  }
+
+  partSizes(): number[] {
+    return [...this.parts.entries()].sort(([a], [b]) => a - b).map(([, body]) => body.byteLength);
+  }
+}
+
+/** Deterministic pseudo-random bytes (xorshift32, a word at a time), shared by callers. */
+function testData(bytes: number, seed = 0x9e3779b9): Buffer {
+  const words = new Uint32Array(Math.ceil(bytes / 4));
+  let x = seed >>> 0;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    words[i] = x;
+  }
+  return Buffer.from(words.buffer, 0, bytes);
+}
+
+/** Fast filler for bulk data whose content does not matter. */
+function filler(bytes: number): Buffer {
+  return Buffer.alloc(bytes, 0x5a);
+}
+
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/**
+ * The data as a chunk stream of chunkBytes chunks. before(i) runs before
+ * chunk i (from 0) is yielded; it may throw, as a protocol error would.
+ */
+async function* chunksOf(
+  data: Uint8Array,
+  chunkBytes = MiB,
+  before?: (index: number) => void | Promise<void>,
+): AsyncGenerator<Uint8Array> {
+  let index = 0;
+  for (let offset = 0; offset < data.byteLength; offset += chunkBytes) {
+    await before?.(index);
+    yield data.subarray(offset, Math.min(offset + chunkBytes, data.byteLength));
+    index += 1;
+  }
+}
+
+type UploadInput = Partial<StreamUploadOptions> &
+  Pick<StreamUploadOptions, "chunks" | "store"> & { progress?: ProgressSnapshot[] };
+
+/** streamUpload with small, fast defaults: 5 MiB parts, 4 at once, a 1 GiB budget. */
+function upload(input: UploadInput): Promise<StreamUploadResult> {
+  const { progress, ...rest } = input;
+  return streamUpload({
+    target: TARGET,
+    declaredBytes: undefined,
+    expectedSha256: () => undefined,
+    budget: new ByteBudget(1024 * MiB),
+    preferredPartBytes: MIN_PART_BYTES,
+    partConcurrency: 4,
+    signal: new AbortController().signal,
+    onProgress: (p) => progress?.push(p),
+    ...rest,
+  });
+}
+
+async function assertFieldRejects(
+  promise: Promise<unknown>,
+  field: string,
+  problem?: string,
+): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof InvalidFieldError, `expected InvalidFieldError, got ${String(err)}`);
+    assert.equal(err.field, field);
+    if (problem !== undefined) assert.equal(err.problem, problem);
+    return true;
+  });
+}
+
+async function assertRejectsWith(promise: Promise<unknown>, expected: unknown): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.equal(err, expected);
+    return true;
+  });
+}
+
+describe("streamUpload: single PutObject or multipart", () => {
+  test("zero bytes: one PutObject of 0 bytes", async () => {
+    const store = new FakeStore();
+    const progress: ProgressSnapshot[] = [];
+    const result = await upload({ chunks: chunksOf(Buffer.alloc(0)), store, progress });
+    assert.deepEqual(store.calls, ["put"]);
+    assert.equal(store.putBodies[0]?.byteLength, 0);
+    assert.deepEqual(result, {
+      etag: '"single"',
+      versionId: "v1",
+      sizeBytes: 0,
+      sha256: EMPTY_SHA256,
+      parts: 0,
+    });
+    assert.deepEqual(progress.at(-1), { receivedBytes: 0, committedBytes: 0, partsCompleted: 0 });
+  });
+
+  test("zero bytes with a declared size of 0", async () => {
+    const store = new FakeStore();
+    const result = await upload({ chunks: chunksOf(Buffer.alloc(0)), store, declaredBytes: 0 });
+    assert.deepEqual(store.calls, ["put"]);
+    assert.equal(result.sizeBytes, 0);
+  });
+
+  test("smaller than a part: one PutObject of exactly the bytes", async () => {
+    const data = testData(3 * MiB + 5);
+    const store = new FakeStore();
+    const result = await upload({ chunks: chunksOf(data), store });
+    assert.deepEqual(store.calls, ["put"]);
+    assert.equal(Buffer.compare(store.putBodies[0] ?? Buffer.alloc(0), data), 0);
+    assert.deepEqual(result, {
+      etag: '"single"',
+      versionId: "v1",
+      sizeBytes: 3 * MiB + 5,
+      sha256: sha256(data),
+      parts: 0,
+    });
+  });
+
+  test("exactly one part (5 MiB with 5 MiB parts): one PutObject, no multipart", async () => {
+    const data = testData(5 * MiB);
+    const store = new FakeStore();
+    const result = await upload({ chunks: chunksOf(data), store });
+    assert.deepEqual(store.calls, ["put"]);
+    assert.equal(store.putBodies[0]?.byteLength, 5 * MiB);
+    assert.equal(Buffer.compare(store.putBodies[0] ?? Buffer.alloc(0), data), 0);
+    assert.equal(result.parts, 0);
+    assert.equal(result.sha256, sha256(data));
+  });
+
+  test("exactly one part with the size declared: still one PutObject", async () => {
+    const store = new FakeStore();
+    const result = await upload({
+      chunks: chunksOf(filler(5 * MiB)),
+      store,
+      declaredBytes: 5 * MiB,
+    });
+    assert.deepEqual(store.calls, ["put"]);
+    assert.equal(result.sizeBytes, 5 * MiB);
+  });
+
+  test("one byte over a part: create, part 1 (5 MiB), part 2 (1 byte), complete", async () => {
+    const data = testData(5 * MiB + 1);
+    const store = new FakeStore();
+    const result = await upload({ chunks: chunksOf(data), store });
+    assert.deepEqual(store.calls, ["create", "part 1", "part 2", "complete"]);
+    assert.deepEqual(store.partSizes(), [5 * MiB, 1]);
+    assert.equal(Buffer.compare(store.assembled(), data), 0);
+    assert.deepEqual(result, {
+      etag: '"multi"',
+      versionId: "v2",
+      sizeBytes: 5 * MiB + 1,
+      sha256: sha256(data),
+      parts: 2,
+    });
+  });
+
+  test("chunks that straddle part boundaries: the parts reassemble to the input", async () => {
+    const data = testData(23 * MiB + 123);
+    const store = new FakeStore();
+    // 1,000,003-byte chunks never line up with the 5 MiB parts.
+    const result = await upload({ chunks: chunksOf(data, 1_000_003), store });
+    assert.deepEqual(store.calls, [
+      "create",
+      "part 1",
+      "part 2",
+      "part 3",
+      "part 4",
+      "part 5",
+      "complete",
+    ]);
+    assert.deepEqual(store.partSizes(), [5 * MiB, 5 * MiB, 5 * MiB, 5 * MiB, 3 * MiB + 123]);
+    const assembled = store.assembled();
+    assert.equal(assembled.byteLength, data.byteLength);
+    assert.equal(Buffer.compare(assembled, data), 0);
+    assert.equal(result.sha256, sha256(data));
+    assert.equal(sha256(assembled), result.sha256);
+    assert.equal(result.sizeBytes, 23 * MiB + 123);
+    assert.equal(result.parts, 5);
+  });
+
+  test("empty chunks are skipped", async () => {
+    const data = testData(6 * MiB);
+    async function* withEmpties(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(0);
+      for await (const chunk of chunksOf(data)) {
+        yield chunk;
+        yield new Uint8Array(0);
+      }
+    }
+    const store = new FakeStore();
+    const result = await upload({ chunks: withEmpties(), store });
+    assert.deepEqual(store.calls, ["create", "part 1", "part 2", "complete"]);
+    assert.equal(Buffer.compare(store.assembled(), data), 0);
+    assert.equal(result.sizeBytes, 6 * MiB);
+  });
+
+  test("the preferred part size is used when it is above 5 MiB", async () => {
+    const store = new FakeStore();
+    await upload({ chunks: chunksOf(filler(10 * MiB)), store, preferredPartBytes: 8 * MiB });
+    assert.deepEqual(store.partSizes(), [8 * MiB, 2 * MiB]);
+  });
+
+  test("a preferred part size below 5 MiB gives 5 MiB parts", async () => {
+    const store = new FakeStore();
+    await upload({ chunks: chunksOf(filler(6 * MiB)), store, preferredPartBytes: MiB });
+    assert.deepEqual(store.partSizes(), [5 * MiB, MiB]);
+  });
+
+  test("the multipart upload's id is reported before any part is sent", async () => {
+    const store = new FakeStore();
+    const started: string[] = [];
+    await upload({
+      chunks: chunksOf(filler(6 * MiB)),
+      store,
+      onMultipartStarted: async (uploadId) => {
+        started.push(uploadId);
+        store.timeline.push(`started ${uploadId}`);
+      },
+    });
+    assert.deepEqual(started, ["upload-1"]);
+    assert.deepEqual(store.timeline.slice(0, 3), ["create", "started upload-1", "part 1 start"]);
+  });
+
+  test("a failing onMultipartStarted sends no part and aborts", async () => {
+    const store = new FakeStore();
+    const error = new Error("could not record the upload id");
+    await assertRejectsWith(
+      upload({
+        chunks: chunksOf(filler(6 * MiB)),
+        store,
+        onMultipartStarted: async () => {
+          throw error;
+        },
+      }),
+      error,
+    );
+    assert.deepEqual(store.calls, ["create", "abort"]);
+  });
+});
+
+describe("streamUpload: declared size and checksum", () => {
+  test("a declared size that matches", async () => {
+    const data = testData(7 * MiB);
+    const store = new FakeStore();
+    const result = await upload({ chunks: chunksOf(data), store, declaredBytes: 7 * MiB });
+    assert.deepEqual(store.calls, ["create", "part 1", "part 2", "complete"]);
+    assert.equal(result.sizeBytes, 7 * MiB);
+  });
+
+  test("more bytes than declared, within one part: refused, nothing stored", async () => {
+    const store = new FakeStore();
+    await assertFieldRejects(
+      upload({ chunks: chunksOf(filler(3 * MiB)), store, declaredBytes: 2 * MiB }),
+      "header.size_bytes",
+      "declared 2097152 bytes, but more arrived",
+    );
+    assert.deepEqual(store.calls, []);
+  });
+
+  test("fewer bytes than declared, within one part: refused, nothing stored", async () => {
+    const store = new FakeStore();
+    await assertFieldRejects(
+      upload({ chunks: chunksOf(filler(3 * MiB)), store, declaredBytes: 4 * MiB }),
+      "header.size_bytes",
+      "declared 4194304 bytes, but 3145728 arrived",
+    );
+    assert.deepEqual(store.calls, []);
+  });
+
+  test("more bytes than declared after multipart began: aborted, never completed", async () => {
+    const store = new FakeStore();
+    await assertFieldRejects(
+      upload({ chunks: chunksOf(filler(8 * MiB)), store, declaredBytes: 6 * MiB }),
+      "header.size_bytes",
+      "declared 6291456 bytes, but more arrived",
+    );
+    assert.deepEqual(store.calls, ["create", "part 1", "abort"]);
+    assert.equal(store.inFlightAtAbort, 0);
+  });
+
+  test("fewer bytes than declared after multipart began: aborted, never completed", async () => {
+    const store = new FakeStore();
+    await assertFieldRejects(
+      upload({ chunks: chunksOf(filler(6 * MiB)), store, declaredBytes: 7 * MiB }),
+      "header.size_bytes",
+      "declared 7340032 bytes, but 6291456 arrived",
+    );
+    assert.deepEqual(store.calls, ["create", "part 1", "abort"]);
+  });
+
+  test("the right checksum is accepted", async () => {
+    const data = testData(2 * MiB + 7);
+    const store = new FakeStore();
+    const result = await upload({
+      chunks: chunksOf(data),
+      store,
+      expectedSha256: () => sha256(data),
+    });
+    assert.deepEqual(store.calls, ["put"]);
+    assert.equal(result.sha256, sha256(data));
+  });
+
+  test("a checksum mismatch in a single part: DATA_LOSS error, no PutObject", async () => {
+    const data = testData(2 * MiB);
+    const store = new FakeStore();
+    const wrong = "0".repeat(64);
+    await assert.rejects(
+      upload({ chunks: chunksOf(data), store, expectedSha256: () => wrong }),
+      (err: unknown) => {
+        assert.ok(err instanceof ChecksumMismatchError, String(err));
+        assert.equal(err.field, "sha256");
+        assert.equal(
+          err.message,
+          `sha256: the bytes received have SHA-256 ${sha256(data)}, not ${wrong}; nothing was stored`,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(store.calls, []);
+  });
+
+  test("a checksum mismatch after multipart began: aborted, never completed", async () => {
+    const store = new FakeStore();
+    await assert.rejects(
+      upload({
+        chunks: chunksOf(testData(11 * MiB)),
+        store,
+        expectedSha256: () => "f".repeat(64),
+      }),
+      ChecksumMismatchError,
+    );
+    assert.deepEqual(store.calls, ["create", "part 1", "part 2", "abort"]);
+    assert.equal(store.inFlightAtAbort, 0);
+  });
+
+  test("the expected checksum is read only once the chunks have ended", async () => {
+    const data = testData(6 * MiB);
+    let ended = false;
+    async function* tracked(): AsyncGenerator<Uint8Array> {
+      yield* chunksOf(data);
+      ended = true;
+    }
+    const reads: boolean[] = [];
+    await upload({
+      chunks: tracked(),
+      store: new FakeStore(),
+      expectedSha256: () => {
+        reads.push(ended);
+        return sha256(data);
+      },
+    });
+    assert.deepEqual(reads, [true]);
+  });
+});
+
+describe("streamUpload: failures stop everything and abort", () => {
+  test("a failing part: its error, abort after every part has settled, no complete", async () => {
+    const partError = new Error("part 2: S3 said no");
+    const laterError = new Error("part 3: S3 said no too");
+    const store = new FakeStore({
+      part: async (n, signal) => {
+        if (n === 2) {
+          await tick();
+          throw partError;
+        }
+        if (n === 3) {
+          await tick();
+          await tick();
+          throw laterError;
+        }
+        // The others are still sending; they stop on abort, and settle a little later.
+        await untilAborted(signal).catch(async (reason: unknown) => {
+          await tick();
+          await tick();
+          throw reason;
+        });
+      },
+    });
+    await assertRejectsWith(
+      upload({ chunks: chunksOf(filler(30 * MiB)), store, partConcurrency: 3 }),
+      partError,
+    );
+    assert.equal(store.calls.includes("complete"), false);
+    assert.deepEqual(store.calls, ["create", "part 1", "part 2", "part 3", "abort"]);
+    assert.deepEqual(store.timeline, [
+      "create",
+      "part 1 start",
+      "part 2 start",
+      "part 3 start",
+      "part 2 failed",
+      "part 3 failed",
+      "part 1 failed",
+      "abort",
+    ]);
+    assert.equal(store.inFlightAtAbort, 0);
+  });
+
+  test("CreateMultipartUpload failing: its error, nothing to abort", async () => {
+    const error = new Error("AccessDenied");
+    const store = new FakeStore({ failCreate: error });
+    await assertRejectsWith(upload({ chunks: chunksOf(filler(8 * MiB)), store }), error);
+    assert.deepEqual(store.calls, ["create"]);
+  });
+
+  test("the caller's signal aborting mid-stream: its reason, parts stopped, aborted", async () => {
+    const caller = new AbortController();
+    const reason = new Error("the caller cancelled");
+    const store = new FakeStore();
+    const chunks = chunksOf(filler(20 * MiB), MiB, (i) => {
+      if (i === 8) caller.abort(reason);
+    });
+    await assertRejectsWith(upload({ chunks, store, signal: caller.signal }), reason);
+    assert.deepEqual(store.calls, ["create", "part 1", "abort"]);
+    assert.deepEqual(store.timeline, ["create", "part 1 start", "part 1 failed", "abort"]);
+    assert.equal(store.inFlightAtAbort, 0);
+  });
+
+  test("the caller's signal aborting while the sender is silent", async () => {
+    const caller = new AbortController();
+    const reason = new Error("deadline exceeded");
+    const store = new FakeStore();
+    async function* stalled(): AsyncGenerator<Uint8Array> {
+      yield* chunksOf(filler(7 * MiB));
+      // The sender goes quiet; its stream only ends when the call is cancelled.
+      await untilAborted(caller.signal);
+    }
+    const result = upload({ chunks: stalled(), store, signal: caller.signal });
+    await tick();
+    await tick();
+    assert.deepEqual(store.calls, ["create", "part 1"]);
+    caller.abort(reason);
+    await assertRejectsWith(result, reason);
+    assert.deepEqual(store.calls, ["create", "part 1", "abort"]);
+  });
+
+  test("a signal aborted before the start: its reason, nothing sent", async () => {
+    const caller = new AbortController();
+    const reason = new Error("already gone");
+    caller.abort(reason);
+    const store = new FakeStore();
+    await assertRejectsWith(
+      upload({ chunks: chunksOf(filler(MiB)), store, signal: caller.signal }),
+      reason,
+    );
+    assert.deepEqual(store.calls, []);
+  });
+
+  test("the chunk stream throwing (a protocol error) after multipart began: aborted", async () => {
+    const protocolError = new InvalidFieldError(
+      "header",
+      "was sent twice; only the first message may be the header",
+    );
+    const store = new FakeStore();
+    const chunks = chunksOf(filler(20 * MiB), MiB, (i) => {
+      if (i === 7) throw protocolError;
+    });
+    await assertRejectsWith(upload({ chunks, store }), protocolError);
+    assert.deepEqual(store.calls, ["create", "part 1", "abort"]);
+    assert.equal(store.inFlightAtAbort, 0);
+  });
+
+  test("the chunk stream throwing before a part is full: nothing stored", async () => {
+    const protocolError = new InvalidFieldError("chunk", "is 2000000 bytes");
+    const store = new FakeStore();
+    const chunks = chunksOf(filler(4 * MiB), MiB, (i) => {
+      if (i === 2) throw protocolError;
+    });
+    await assertRejectsWith(upload({ chunks, store }), protocolError);
+    assert.deepEqual(store.calls, []);
+  });
+
+  test("a failing PutObject: its error", async () => {
+    const error = new Error("NoSuchBucket");
+    const store = new FakeStore();
+    store.put = async () => {
+      store.calls.push("put");
+      throw error;
+    };
+    await assertRejectsWith(upload({ chunks: chunksOf(filler(MiB)), store }), error);
+    assert.deepEqual(store.calls, ["put"]);
+  });
+});
+
+describe("streamUpload: byte budget and concurrency", () => {
+  test("held bytes stay within the budget, which holds parts back, and return to 0", async () => {
+    const budget = new ByteBudget(16 * MiB);
+    let maxHeld = 0;
+    const sample = () => {
+      maxHeld = Math.max(maxHeld, budget.heldBytes);
+    };
+    const store = new FakeStore({ onPartStart: sample });
+    const data = testData(30 * MiB);
+    const result = await upload({
+      chunks: chunksOf(data, MiB, sample),
+      store,
+      budget,
+      partConcurrency: 4,
+      onProgress: sample,
+    });
+    assert.equal(Buffer.compare(store.assembled(), data), 0);
+    assert.equal(result.parts, 6);
+    // 16 MiB: three 5 MiB parts in flight and 1 MiB of the fourth.
+    assert.equal(maxHeld, 16 * MiB);
+    assert.ok(maxHeld <= budget.capacity + MiB);
+    // So the budget, not partConcurrency, limits the parts in flight.
+    assert.equal(store.maxInFlight, 3);
+    assert.equal(budget.heldBytes, 0);
+  });
+
+  const failures: ReadonlyArray<
+    readonly [string, () => { store: FakeStore; input: Partial<UploadInput> }]
+  > = [
+    [
+      "a part failing while the pipeline waits for budget",
+      () => ({
+        store: new FakeStore({
+          part: async (n, signal) => {
+            if (n === 2) {
+              await tick();
+              throw new Error("part failed");
+            }
+            await untilAborted(signal);
+          },
+        }),
+        input: { partConcurrency: 4 },
+      }),
+    ],
+    [
+      "a part failing while the pipeline waits for a part slot",
+      () => ({
+        store: new FakeStore({
+          part: async (n, signal) => {
+            if (n === 1) {
+              await tick();
+              throw new Error("part failed");
+            }
+            await untilAborted(signal);
+          },
+        }),
+        input: { partConcurrency: 2 },
+      }),
+    ],
+    [
+      "CreateMultipartUpload failing",
+      () => ({ store: new FakeStore({ failCreate: new Error("AccessDenied") }), input: {} }),
+    ],
+    [
+      "a protocol error in the chunk stream",
+      () => ({
+        store: new FakeStore(),
+        input: {
+          chunks: chunksOf(filler(30 * MiB), MiB, (i) => {
+            if (i === 12) throw new InvalidFieldError("message", "is empty");
+          }),
+        },
+      }),
+    ],
+    [
+      "a checksum mismatch",
+      () => ({ store: new FakeStore(), input: { expectedSha256: () => "0".repeat(64) } }),
+    ],
+  ];
+  for (const [name, setup] of failures) {
+    test(`held bytes return to 0 after ${name}`, async () => {
+      const budget = new ByteBudget(16 * MiB);
+      let maxHeld = 0;
+      const { store, input } = setup();
+      await assert.rejects(
+        upload({
+          chunks: chunksOf(filler(30 * MiB)),
+          store,
+          budget,
+          onProgress: () => {
+            maxHeld = Math.max(maxHeld, budget.heldBytes);
+          },
+          ...input,
+        }),
+      );
+      assert.ok(maxHeld > 0);
+      assert.ok(maxHeld <= budget.capacity);
+      assert.equal(budget.heldBytes, 0);
+      assert.equal(store.calls.includes("complete"), false);
+    });
+  }
+
+  test("held bytes return to 0 after the caller cancels", async () => {
+    const budget = new ByteBudget(16 * MiB);
+    const caller = new AbortController();
+    const store = new FakeStore({ part: (_n, signal) => untilAborted(signal) });
+    const chunks = chunksOf(filler(30 * MiB), MiB, (i) => {
+      if (i === 14) caller.abort(new Error("cancelled"));
+    });
+    await assert.rejects(upload({ chunks, store, budget, signal: caller.signal }), {
+      message: "cancelled",
+    });
+    assert.equal(budget.heldBytes, 0);
+  });
+
+  for (const partConcurrency of [1, 2, 4]) {
+    test(`never more than ${partConcurrency} parts in flight`, async () => {
+      const store = new FakeStore();
+      const data = testData(40 * MiB);
+      const result = await upload({ chunks: chunksOf(data), store, partConcurrency });
+      assert.equal(store.maxInFlight, partConcurrency);
+      assert.equal(result.parts, 8);
+      assert.equal(Buffer.compare(store.assembled(), data), 0);
+    });
+  }
+
+  test("two uploads share one budget and both finish", async () => {
+    const budget = new ByteBudget(16 * MiB);
+    let maxHeld = 0;
+    const sample = () => {
+      maxHeld = Math.max(maxHeld, budget.heldBytes);
+    };
+    const a = testData(20 * MiB, 1);
+    const b = testData(20 * MiB, 2);
+    const storeA = new FakeStore();
+    const storeB = new FakeStore();
+    const [ra, rb] = await Promise.all([
+      upload({ chunks: chunksOf(a), store: storeA, budget, onProgress: sample }),
+      upload({ chunks: chunksOf(b), store: storeB, budget, onProgress: sample }),
+    ]);
+    assert.equal(ra.sha256, sha256(a));
+    assert.equal(rb.sha256, sha256(b));
+    assert.equal(Buffer.compare(storeA.assembled(), a), 0);
+    assert.equal(Buffer.compare(storeB.assembled(), b), 0);
+    assert.ok(maxHeld <= budget.capacity, `${maxHeld}`);
+    assert.equal(budget.heldBytes, 0);
+  });
+});
+
+describe("streamUpload: progress", () => {
+  /** Asserts the snapshots only ever go up, with committed never above received. */
+  function assertMonotonic(progress: readonly ProgressSnapshot[]): void {
+    let previous: ProgressSnapshot = { receivedBytes: 0, committedBytes: 0, partsCompleted: 0 };
+    for (const p of progress) {
+      assert.ok(p.receivedBytes >= previous.receivedBytes, JSON.stringify([previous, p]));
+      assert.ok(p.committedBytes >= previous.committedBytes, JSON.stringify([previous, p]));
+      assert.ok(p.partsCompleted >= previous.partsCompleted, JSON.stringify([previous, p]));
+      assert.ok(p.committedBytes <= p.receivedBytes, JSON.stringify(p));
+      previous = p;
+    }
+  }
+
+  test("multipart: never goes down, ends with everything committed", async () => {
+    const total = 23 * MiB + 123;
+    const progress: ProgressSnapshot[] = [];
+    const result = await upload({
+      chunks: chunksOf(filler(total), 1_000_003),
+      store: new FakeStore(),
+      partConcurrency: 2,
+      progress,
+    });
+    assertMonotonic(progress);
+    assert.deepEqual(progress.at(-1), {
+      receivedBytes: total,
+      committedBytes: total,
+      partsCompleted: 5,
+    });
+    assert.equal(result.parts, 5);
+    // Committed grows part by part, in whole parts.
+    const committed = [...new Set(progress.map((p) => p.committedBytes))];
+    assert.deepEqual(committed, [0, 5 * MiB, 10 * MiB, 15 * MiB, 20 * MiB, total]);
+    // A snapshot for every chunk received.
+    assert.equal(new Set(progress.map((p) => p.receivedBytes)).size, Math.ceil(total / 1_000_003));
+  });
+
+  test("single PutObject: committed jumps to the total once stored", async () => {
+    const total = 3 * MiB;
+    const progress: ProgressSnapshot[] = [];
+    await upload({ chunks: chunksOf(filler(total)), store: new FakeStore(), progress });
+    assertMonotonic(progress);
+    assert.deepEqual(progress, [
+      { receivedBytes: MiB, committedBytes: 0, partsCompleted: 0 },
+      { receivedBytes: 2 * MiB, committedBytes: 0, partsCompleted: 0 },
+      { receivedBytes: 3 * MiB, committedBytes: 0, partsCompleted: 0 },
+      { receivedBytes: 3 * MiB, committedBytes: 3 * MiB, partsCompleted: 0 },
+    ]);
+  });
+
+  test("a failed upload never reports more committed than its stored parts", async () => {
+    const progress: ProgressSnapshot[] = [];
+    const store = new FakeStore({
+      part: async (n, signal) => {
+        await tickOrAbort(signal);
+        if (n === 3) throw new Error("part 3 failed");
+      },
+    });
+    await assert.rejects(
+      upload({ chunks: chunksOf(filler(30 * MiB)), store, partConcurrency: 1, progress }),
+      { message: "part 3 failed" },
+    );
+    assertMonotonic(progress);
+    const last = progress.at(-1);
+    assert.equal(last?.committedBytes, 10 * MiB);
+    assert.equal(last?.partsCompleted, 2);
+    assert.deepEqual(store.calls, ["create", "part 1", "part 2", "part 3", "abort"]);
+  });
+});
