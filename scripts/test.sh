@@ -5,7 +5,8 @@
 # S3_TEST_* credentials scripts/rgw.sh documents), they use that endpoint;
 # otherwise this script brings up the local Ceph RGW (scripts/rgw.sh, which
 # installs it from Debian's packages if needed) and stops it afterwards if it
-# started it. RGW_KEEP=1 leaves it running for the next run.
+# started it. Likewise Redis (scripts/redis.sh) unless REDIS_TEST_URL is set.
+# RGW_KEEP=1 leaves both running for the next run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,12 +22,27 @@ if [[ -z "${S3_TEST_ENDPOINT:-}" ]]; then
   set +a
 fi
 
-stop_rgw() {
-  if [[ -n $started_rgw && -z ${RGW_KEEP:-} ]]; then
-    bash scripts/rgw.sh stop >/dev/null 2>&1 || true
+# The Redis status store's tests need a Redis: REDIS_TEST_URL, or a private
+# redis-server that scripts/redis.sh starts (and this script stops again).
+started_redis=
+if [[ -z "${REDIS_TEST_URL:-}" ]]; then
+  if ! bash scripts/redis.sh status >/dev/null 2>&1; then
+    started_redis=1
+  fi
+  bash scripts/redis.sh start
+  set -a
+  # shellcheck source=/dev/null
+  . .redis/env
+  set +a
+fi
+
+stop_services() {
+  if [[ -z ${RGW_KEEP:-} ]]; then
+    if [[ -n $started_rgw ]]; then bash scripts/rgw.sh stop >/dev/null 2>&1 || true; fi
+    if [[ -n $started_redis ]]; then bash scripts/redis.sh stop >/dev/null 2>&1 || true; fi
   fi
 }
-trap stop_rgw EXIT
+trap stop_services EXIT
 
 node --import tsx --test --test-reporter=spec --test-timeout=600000 \
   'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'

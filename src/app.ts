@@ -1,21 +1,32 @@
 /**
  * Wires the service from its configuration: S3 clients, the object store,
- * the routes and the server. main.ts runs it; integration tests build it in
- * process with their own configuration and log destination.
+ * the status store, the async spool and its background uploads, the routes
+ * and the server. main.ts runs it; integration tests build it in process
+ * with their own configuration and log destination.
  */
+import { AsyncUploads } from "./async/async-uploads.js";
+import { Spool } from "./async/spool.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import { createRoutes } from "./routes.js";
 import { type S3CallObserver, S3ClientFactory } from "./s3/s3-client-factory.js";
 import { createS3ObjectStore } from "./s3/s3-object-store.js";
 import { createServer, type RenderUploadServer } from "./server.js";
+import { describeForStatus } from "./service/error-table.js";
+import { createFileStatusStore } from "./status/file-status-store.js";
+import { createRedisStatusStore } from "./status/redis-status-store.js";
+import type { StatusStore } from "./status/status-store.js";
 import { ByteBudget } from "./upload/byte-budget.js";
 
 /** A built service: the server and what must be released with it. */
 export interface App {
   readonly server: RenderUploadServer;
-  /** Releases pooled S3 connections; call after the server closed. */
-  dispose(): void;
+  /**
+   * Stops background uploads (their spool entries stay for the next start),
+   * closes the status store and pooled S3 connections. Call after the
+   * server has closed.
+   */
+  dispose(): Promise<void>;
 }
 
 /** Optional hooks of the app. */
@@ -26,7 +37,11 @@ export interface AppOptions {
   readonly s3Observer?: S3CallObserver;
 }
 
-export function createApp(config: Config, log: Logger, options: AppOptions = {}): App {
+export async function createApp(
+  config: Config,
+  log: Logger,
+  options: AppOptions = {},
+): Promise<App> {
   const { shutdownSignal, s3Observer } = options;
   const clients = new S3ClientFactory(config.s3, s3Observer);
   const store = createS3ObjectStore(clients, (uploadId, err) =>
@@ -35,17 +50,46 @@ export function createApp(config: Config, log: Logger, options: AppOptions = {})
       "AbortMultipartUpload failed: the upload's parts remain until aborted",
     ),
   );
+  const { async } = config;
+  const statuses: StatusStore =
+    async.statusRedisUrl === undefined
+      ? await createFileStatusStore(async.statusDir, async.statusRetentionMs)
+      : await createRedisStatusStore(async.statusRedisUrl, async.statusRetentionMs);
+  const budget = new ByteBudget(config.upload.bufferBytes);
+  const asyncUploads = await AsyncUploads.start({
+    spool: await Spool.open(async.spoolDir, async.spoolMaxBytes),
+    store,
+    statuses,
+    budget,
+    settings: config.s3,
+    upload: config.upload,
+    concurrency: async.concurrency,
+    maxPending: async.maxPending,
+    maxAttempts: async.maxAttempts,
+    retryBaseMs: async.retryBaseMs,
+    describeError: describeForStatus,
+    log,
+  });
   const server = createServer({
     routes: createRoutes({
       settings: config.s3,
       store,
       log,
-      budget: new ByteBudget(config.upload.bufferBytes),
+      budget,
       upload: config.upload,
+      statuses,
+      asyncUploads,
     }),
     readMaxBytes: config.readMaxBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     ...(shutdownSignal ? { shutdownSignal } : {}),
   });
-  return { server, dispose: () => clients.destroy() };
+  return {
+    server,
+    async dispose() {
+      await asyncUploads.close();
+      await statuses.close();
+      clients.destroy();
+    },
+  };
 }

@@ -66,6 +66,28 @@ export interface UploadConfig {
   readonly bufferBytes: number;
 }
 
+/** Settings of asynchronous uploads and upload statuses. */
+export interface AsyncConfig {
+  /** Where accepted async uploads are spooled (local disk, durable). */
+  readonly spoolDir: string;
+  /** Most bytes the spool holds at once. */
+  readonly spoolMaxBytes: number;
+  /** Background uploads running at once. */
+  readonly concurrency: number;
+  /** Accepted async uploads not yet ended, at most. */
+  readonly maxPending: number;
+  /** Attempts per background upload. */
+  readonly maxAttempts: number;
+  /** First retry delay, in milliseconds; it doubles per attempt. */
+  readonly retryBaseMs: number;
+  /** The file-backed status store's directory (when no Redis is set). */
+  readonly statusDir: string;
+  /** Redis URL of a shared status store, for several replicas. */
+  readonly statusRedisUrl: string | undefined;
+  /** How long statuses of ended uploads are kept, in milliseconds. */
+  readonly statusRetentionMs: number;
+}
+
 /** The whole configuration. */
 export interface Config {
   /** Interface the server binds. */
@@ -82,6 +104,8 @@ export interface Config {
   readonly s3: S3Config;
   /** Streamed upload settings. */
   readonly upload: UploadConfig;
+  /** Async upload and status settings. */
+  readonly async: AsyncConfig;
 }
 
 const MiB = 1024 * 1024;
@@ -152,6 +176,17 @@ export function loadConfig(env: Env = process.env): Config {
       partConcurrency: read.integer("UPLOAD_PART_CONCURRENCY", 4, 1, 64),
       bufferBytes: read.integer("UPLOAD_BUFFER_BYTES", 256 * MiB, 16 * MiB, 2 ** 40),
     },
+    async: {
+      spoolDir: read.string("SPOOL_DIR", "var/spool"),
+      spoolMaxBytes: read.integer("SPOOL_MAX_BYTES", 10 * 1024 * MiB, MiB, 2 ** 50),
+      concurrency: read.integer("ASYNC_CONCURRENCY", 4, 1, 256),
+      maxPending: read.integer("ASYNC_MAX_PENDING", 64, 1, 100_000),
+      maxAttempts: read.integer("ASYNC_MAX_ATTEMPTS", 5, 1, 100),
+      retryBaseMs: read.integer("ASYNC_RETRY_BASE_MS", 1_000, 1, 3_600_000),
+      statusDir: read.string("STATUS_DIR", "var/status"),
+      statusRedisUrl: read.optional("STATUS_REDIS_URL", parseRedisUrl),
+      statusRetentionMs: read.integer("STATUS_RETENTION_MS", 24 * 3_600_000, 1_000, 2 ** 40),
+    },
   };
   return deepFreeze(config);
 }
@@ -209,6 +244,19 @@ function reader(env: Env) {
       return value === undefined ? undefined : parseAs(name, value, parse);
     },
   };
+}
+
+function parseRedisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error("is not a URL such as redis://127.0.0.1:6379");
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    throw new Error("must be a redis:// or rediss:// URL");
+  }
+  return value;
 }
 
 function parseRegion(value: string): string {

@@ -82,3 +82,31 @@ export class ChecksumMismatchError extends Error {
     super(`${field}: ${problem}`);
   }
 }
+
+/** The async spool cannot take an upload now. */
+export class SpoolError extends Error {
+  override name = "SpoolError";
+  constructor(
+    /** "full": no room (caps or disk); "unavailable": the spool cannot be written. */
+    readonly kind: "full" | "unavailable",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No upload has this token (or its status has expired). */
+export class UnknownUploadError extends Error {
+  override name = "UnknownUploadError";
+  constructor() {
+    super("token: no upload has this token, or its status has expired");
+  }
+}
+
+/** The upload has already ended, so it cannot be changed. */
+export class UploadEndedError extends Error {
+  override name = "UploadEndedError";
+  constructor(state: string) {
+    super(`token: the upload has already ended (${state})`);
+  }
+}

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const shutdown = new AbortController();
-  const app = createApp(config, log, { shutdownSignal: shutdown.signal });
+  const app = await createApp(config, log, { shutdownSignal: shutdown.signal });
   const port = await app.server.listen(config.port, config.host);
   log.info({ host: config.host, port }, "render-upload listening (gRPC, gRPC-Web, Connect)");
 
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     const timer = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS - 1_000);
     await closed;
     clearTimeout(timer);
-    app.dispose();
+    await app.dispose();
     log.info("stopped");
     process.exit(0);
   };

@@ -14,6 +14,9 @@ import {
   InvalidFieldError,
   NotSupportedError,
   ServiceSetupError,
+  SpoolError,
+  UnknownUploadError,
+  UploadEndedError,
 } from "../errors.js";
 import {
   describeS3Error,
@@ -134,6 +137,16 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ChecksumMismatchError) {
     return new ConnectError(err.message, Code.DataLoss, undefined, undefined, err);
   }
+  if (err instanceof SpoolError) {
+    const code = err.kind === "full" ? Code.ResourceExhausted : Code.Unavailable;
+    return new ConnectError(`render.upload.async: ${err.message}`, code, undefined, undefined, err);
+  }
+  if (err instanceof UnknownUploadError) {
+    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
+  }
+  if (err instanceof UploadEndedError) {
+    return new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
+  }
   if (err instanceof ServiceSetupError) {
     return new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
   }
@@ -185,4 +198,26 @@ function classify(failure: S3Failure): { code: Code; message: string } {
     };
   }
   return { code: Code.Internal, message: "the upload failed for an internal reason" };
+}
+
+/** Codes worth another attempt of a background upload. */
+const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted]);
+
+/** An error as an async upload's status reports it: gRPC code name, message, retryable. */
+export function describeForStatus(err: unknown): {
+  code: string;
+  message: string;
+  retryable: boolean;
+} {
+  const error = toConnectError(err);
+  return {
+    code: codeName(error.code),
+    message: error.rawMessage,
+    retryable: RETRYABLE.has(error.code),
+  };
+}
+
+/** The gRPC name of a code: Code.ResourceExhausted is "RESOURCE_EXHAUSTED". */
+export function codeName(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }

@@ -24,7 +24,6 @@ export function renderToTarget(
     movie: render.movie,
     params: render.params,
     extension: task.extension,
-    async: task.async,
   });
   if (task.destination === undefined) throw new InvalidFieldError(DESTINATION_PATH, "is required");
   try {

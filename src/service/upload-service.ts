@@ -6,16 +6,20 @@
  */
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import type { UploadService } from "../gen/render/upload/v1/upload_pb.js";
+import type { AsyncUploads } from "../async/async-uploads.js";
+import { type UploadService, UploadState } from "../gen/render/upload/v1/upload_pb.js";
 import type { Logger } from "../logger.js";
-import type { DestinationSettings } from "../s3/destination.js";
+import type { DestinationSettings, UploadTarget } from "../s3/destination.js";
+import type { StatusStore } from "../status/status-store.js";
 import type { ByteBudget } from "../upload/byte-budget.js";
 import type { ObjectStore } from "../upload/object-store.js";
-import { streamUpload } from "../upload/stream-upload.js";
-import { toConnectError } from "./error-table.js";
+import { type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
+import { codeName, toConnectError } from "./error-table.js";
 import { ProgressTicker } from "./progress-ticker.js";
 import { renderToTarget } from "./render-to-target.js";
+import { createStatusHandlers } from "./status-handlers.js";
 import { readChunks, readHeader } from "./stream-requests.js";
+import { recordSyncUpload, type SyncStatus } from "./sync-status.js";
 
 /** What the handlers need. */
 export interface UploadServiceDeps {
@@ -26,6 +30,10 @@ export interface UploadServiceDeps {
   readonly budget: ByteBudget;
   /** Streamed upload settings. */
   readonly upload: { readonly partBytes: number; readonly partConcurrency: number };
+  /** Upload statuses, for every replica. */
+  readonly statuses: StatusStore;
+  /** Accepts and runs asynchronous uploads. */
+  readonly asyncUploads: AsyncUploads;
   /** Makes upload tokens; a random UUID by default. */
   readonly newToken?: () => string;
 }
@@ -39,25 +47,54 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
       const log = deps.log.child({ token, rpc: "Upload", movie: req.render?.movie ?? "" });
       try {
         const target = renderToTarget(req.render, deps.settings);
-        const stored = await deps.store.put(target, req.data, ctx.signal);
-        log.info(
-          {
-            code: "OK",
-            bucket: target.bucket,
-            key: target.key,
-            sizeBytes: stored.sizeBytes,
-            durationMs: Math.round(performance.now() - started),
-            credentials: target.credentials.kind,
-          },
-          "upload stored",
-        );
-        return {
-          token,
-          upload: target.url,
-          sizeBytes: BigInt(stored.sizeBytes),
-          etag: stored.etag,
-          versionId: stored.versionId,
-        };
+        const destination = req.render?.upload?.destination;
+        if (req.render?.upload?.async && destination) {
+          const { manifest } = await deps.asyncUploads.accept({
+            token,
+            movie: req.render.movie,
+            destination,
+            target,
+            chunks: once(req.data),
+            declaredBytes: req.data.byteLength,
+            expectedSha256: () => undefined,
+          });
+          log.info(
+            { code: "OK", state: "QUEUED", sizeBytes: manifest.sizeBytes },
+            "async upload accepted",
+          );
+          return {
+            token,
+            upload: target.url,
+            sizeBytes: BigInt(manifest.sizeBytes),
+            state: UploadState.QUEUED,
+          };
+        }
+        const status = recordSyncUpload(deps.statuses, log, token, target.url, req.data.byteLength);
+        try {
+          const stored = await deps.store.put(target, req.data, ctx.signal);
+          status.update({
+            state: "SUCCEEDED",
+            committedBytes: stored.sizeBytes,
+            etag: stored.etag,
+          });
+          logStored(log, target, stored.sizeBytes, 0, started);
+          return {
+            token,
+            upload: target.url,
+            sizeBytes: BigInt(stored.sizeBytes),
+            etag: stored.etag,
+            versionId: stored.versionId,
+            state: UploadState.SUCCEEDED,
+          };
+        } catch (err) {
+          const error = failure(err, ctx);
+          status.update({
+            state: "FAILED",
+            errorCode: codeName(error.code),
+            errorMessage: error.rawMessage,
+          });
+          throw error;
+        }
       } catch (err) {
         throw logFailure(log, failure(err, ctx), req.data.byteLength, started);
       }
@@ -69,36 +106,19 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
       let log = deps.log.child({ token, rpc: "UploadStream" });
       const ticker = new ProgressTicker();
       let received = 0;
-      try {
-        const iterator = requests[Symbol.asyncIterator]();
-        const declared = await readHeader(iterator);
-        log = log.child({ movie: declared.header.render?.movie ?? "" });
-        const target = renderToTarget(declared.header.render, deps.settings);
-        const { chunks, sha256 } = readChunks(iterator, declared);
-        const work = streamUpload({
-          target,
-          chunks,
-          declaredBytes: declared.sizeBytes,
-          expectedSha256: sha256,
-          store: deps.store,
-          budget: deps.budget,
-          preferredPartBytes: deps.upload.partBytes,
-          partConcurrency: deps.upload.partConcurrency,
-          signal: ctx.signal,
-          onProgress: (progress) => {
-            received = progress.receivedBytes;
-            ticker.update(progress);
-          },
-        });
-        const totalBytes =
-          declared.sizeBytes === undefined ? undefined : BigInt(declared.sizeBytes);
+      const onProgress = (progress: ProgressSnapshot) => {
+        received = progress.receivedBytes;
+        ticker.update(progress);
+      };
+      /** Relays work's progress as events; returns its value. */
+      async function* relay<T>(work: Promise<T>, totalBytes: bigint | undefined) {
         const events = ticker.run(work);
         let step = await events.next();
         while (!step.done) {
           const p = step.value;
           yield {
             event: {
-              case: "progress",
+              case: "progress" as const,
               value: {
                 token,
                 receivedBytes: BigInt(p.receivedBytes),
@@ -110,19 +130,80 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           };
           step = await events.next();
         }
-        const result = step.value;
-        log.info(
-          {
-            code: "OK",
-            bucket: target.bucket,
-            key: target.key,
-            sizeBytes: result.sizeBytes,
-            parts: result.parts,
-            durationMs: Math.round(performance.now() - started),
-            credentials: target.credentials.kind,
-          },
-          "upload stored",
+        return step.value;
+      }
+      let status: SyncStatus | undefined;
+      try {
+        const iterator = requests[Symbol.asyncIterator]();
+        const declared = await readHeader(iterator);
+        const render = declared.header.render;
+        log = log.child({ movie: render?.movie ?? "" });
+        const target = renderToTarget(render, deps.settings);
+        const { chunks, sha256 } = readChunks(iterator, declared);
+        const totalBytes =
+          declared.sizeBytes === undefined ? undefined : BigInt(declared.sizeBytes);
+        const destination = render?.upload?.destination;
+        if (render?.upload?.async && destination) {
+          const { manifest } = yield* relay(
+            deps.asyncUploads.accept({
+              token,
+              movie: render.movie,
+              destination,
+              target,
+              chunks: counted(chunks, onProgress),
+              declaredBytes: declared.sizeBytes,
+              expectedSha256: sha256,
+            }),
+            totalBytes,
+          );
+          log.info(
+            { code: "OK", state: "QUEUED", sizeBytes: manifest.sizeBytes },
+            "async upload accepted",
+          );
+          yield {
+            event: {
+              case: "result",
+              value: {
+                token,
+                upload: target.url,
+                sizeBytes: BigInt(manifest.sizeBytes),
+                sha256: manifest.sha256,
+                state: UploadState.QUEUED,
+              },
+            },
+          };
+          return;
+        }
+        status = recordSyncUpload(deps.statuses, log, token, target.url, declared.sizeBytes);
+        let lastCommitted = 0;
+        const result = yield* relay(
+          streamUpload({
+            target,
+            chunks,
+            declaredBytes: declared.sizeBytes,
+            expectedSha256: sha256,
+            store: deps.store,
+            budget: deps.budget,
+            preferredPartBytes: deps.upload.partBytes,
+            partConcurrency: deps.upload.partConcurrency,
+            signal: ctx.signal,
+            onProgress: (progress) => {
+              onProgress(progress);
+              if (progress.committedBytes !== lastCommitted) {
+                lastCommitted = progress.committedBytes;
+                status?.update({ committedBytes: lastCommitted });
+              }
+            },
+          }),
+          totalBytes,
         );
+        status.update({
+          state: "SUCCEEDED",
+          committedBytes: result.sizeBytes,
+          totalBytes: result.sizeBytes,
+          etag: result.etag,
+        });
+        logStored(log, target, result.sizeBytes, result.parts, started);
         yield {
           event: {
             case: "result",
@@ -134,14 +215,62 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
               versionId: result.versionId,
               sha256: result.sha256,
               parts: result.parts,
+              state: UploadState.SUCCEEDED,
             },
           },
         };
       } catch (err) {
-        throw logFailure(log, failure(err, ctx), received, started);
+        const error = failure(err, ctx);
+        status?.update({
+          state: "FAILED",
+          errorCode: codeName(error.code),
+          errorMessage: error.rawMessage,
+        });
+        throw logFailure(log, error, received, started);
       }
     },
+
+    ...createStatusHandlers(deps),
   };
+}
+
+/** One chunk as a stream. */
+async function* once(data: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield data;
+}
+
+/** Passes chunks through, reporting the bytes received (nothing is committed to S3 yet). */
+async function* counted(
+  chunks: AsyncIterable<Uint8Array>,
+  onProgress: (progress: ProgressSnapshot) => void,
+): AsyncGenerator<Uint8Array> {
+  let received = 0;
+  for await (const chunk of chunks) {
+    received += chunk.byteLength;
+    onProgress({ receivedBytes: received, committedBytes: 0, partsCompleted: 0 });
+    yield chunk;
+  }
+}
+
+function logStored(
+  log: Logger,
+  target: UploadTarget,
+  sizeBytes: number,
+  parts: number,
+  started: number,
+): void {
+  log.info(
+    {
+      code: "OK",
+      bucket: target.bucket,
+      key: target.key,
+      sizeBytes,
+      parts,
+      durationMs: Math.round(performance.now() - started),
+      credentials: target.credentials.kind,
+    },
+    "upload stored",
+  );
 }
 
 /** The caller's own cancellation or deadline wins over what it caused downstream. */

@@ -3,7 +3,7 @@
  * the render API sends along (movie, params, upload.extension, upload.async).
  * gRPC-free: it takes plain values and throws domain errors.
  */
-import { InvalidFieldError, NotSupportedError } from "../errors.js";
+import { InvalidFieldError } from "../errors.js";
 
 /** Longest movie name accepted, in characters. */
 const MAX_MOVIE_CHARS = 1024;
@@ -18,7 +18,6 @@ export interface RenderEnvelope {
   /** The params as a JSON value, undefined when absent. */
   readonly params: unknown;
   readonly extension: string;
-  readonly async: boolean;
 }
 
 /** Checks the envelope; throws InvalidFieldError or NotSupportedError. */
@@ -40,12 +39,6 @@ export function checkRenderEnvelope(envelope: RenderEnvelope): void {
     throw new InvalidFieldError(
       "render.upload.extension",
       `must be 1 to ${MAX_EXTENSION_CHARS} letters or digits, such as "mp4"`,
-    );
-  }
-  if (envelope.async) {
-    throw new NotSupportedError(
-      "render.upload.async",
-      "asynchronous uploads are not supported yet; send async false (the default) and the call returns when the object is stored",
     );
   }
 }

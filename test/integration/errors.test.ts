@@ -160,12 +160,12 @@ describe("errors", () => {
     });
   }
 
-  it("gives UNIMPLEMENTED naming render.upload.async for async uploads", async () => {
-    const req = uploadRequest(destination(bucket, "async.bin"), new Uint8Array(1));
+  it("checks an async request the same way, before accepting anything", async () => {
+    const req = uploadRequest(destination(bucket, "async.bin", { acl: "nope" }), new Uint8Array(1));
     if (req.render?.upload) req.render.upload.async = true;
     const err = await codeOf(connectClient(server.baseUrl).upload(req));
-    assert.equal(err.code, Code.Unimplemented);
-    assert.match(err.rawMessage, /render\.upload\.async/);
+    assert.equal(err.code, Code.InvalidArgument);
+    assert.match(err.rawMessage, /render\.upload\.destination\.acl/);
     assert.deepEqual(await listKeys(bucket), []);
   });
 

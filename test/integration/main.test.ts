@@ -3,10 +3,7 @@
  * environment, serving on its port, stopping cleanly on SIGTERM.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { destination, grpcJsClient, grpcJsUpload } from "./support/clients.js";
 import {
@@ -18,54 +15,7 @@ import {
   s3Endpoint,
   serviceUser,
 } from "./support/s3-fixture.js";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** The start script's command, run with this Node binary. */
-function startCommand(): string[] {
-  const pkg = JSON.parse(readFileSync(`${root}/package.json`, "utf8")) as {
-    scripts: { start: string };
-  };
-  const [program, ...args] = pkg.scripts.start.split(" ");
-  assert.equal(program, "node", "npm start runs node directly, so signals reach the service");
-  return args;
-}
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-}
-
-function run(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, startCommand(), {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return { child, output: () => output, exited };
-}
-
-/** Waits until the service logs that it listens; returns its port. */
-async function listening(service: Running): Promise<number> {
-  for (let i = 0; i < 300; i++) {
-    const match = /"port":(\d+),"msg":"render-upload listening/.exec(service.output());
-    if (match) return Number(match[1]);
-    if (service.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`the service did not start:\n${service.output()}`);
-}
+import { listening, run } from "./support/service-process.js";
 
 describe("the service process", () => {
   let bucket: string;

@@ -2,6 +2,9 @@
  * The real service, built in process from a configuration (as main.ts builds
  * it), listening on a free loopback port, with its log lines captured.
  */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { createApp } from "../../../src/app.js";
 import { loadConfig } from "../../../src/config.js";
@@ -12,6 +15,8 @@ import { s3Endpoint } from "./s3-fixture.js";
 export interface TestServer {
   readonly port: number;
   readonly baseUrl: string;
+  /** The spool and status directories live below this one. */
+  readonly varDir: string;
   /** Every log line written so far, as text. */
   readonly logs: string[];
   /** Every S3 call the service made so far, in the order they ended. */
@@ -26,7 +31,10 @@ export interface TestServer {
  * store's host over http.
  */
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const varDir = await mkdtemp(join(tmpdir(), "render-upload-test-"));
   const config = loadConfig({
+    SPOOL_DIR: join(varDir, "spool"),
+    STATUS_DIR: join(varDir, "status"),
     HOST: "127.0.0.1",
     PORT: "0",
     LOG_LEVEL: "debug",
@@ -42,19 +50,20 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     },
   });
   const s3Calls: S3CallRecord[] = [];
-  const app = createApp(config, createLogger(config.logLevel, sink), {
+  const app = await createApp(config, createLogger(config.logLevel, sink), {
     s3Observer: (call) => s3Calls.push(call),
   });
   const port = await app.server.listen(0, "127.0.0.1");
   return {
     port,
     baseUrl: `http://127.0.0.1:${port}`,
+    varDir,
     logs,
     s3Calls,
     callsSince: (mark) => s3Calls.slice(mark).map((c) => c.command),
     async close() {
       await app.server.close(2_000);
-      app.dispose();
+      await app.dispose();
     },
   };
 }

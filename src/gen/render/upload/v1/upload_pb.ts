@@ -2,16 +2,17 @@
 // @generated from file render/upload/v1/upload.proto (package render.upload.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file render/upload/v1/upload.proto.
  */
 export const file_render_upload_v1_upload: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZW5kZXIvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxIQcmVuZGVyLnVwbG9hZC52MSJ1Cg1SZW5kZXJSZXF1ZXN0Eg0KBW1vdmllGAEgASgJEicKBnBhcmFtcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLAoGdXBsb2FkGAMgASgLMhwucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRUYXNrImQKClVwbG9hZFRhc2sSEQoJZXh0ZW5zaW9uGAEgASgJEg0KBWFzeW5jGAIgASgIEjQKC2Rlc3RpbmF0aW9uGAMgASgLMh8ucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uIpMDCg1TM0Rlc3RpbmF0aW9uEgwKBHR5cGUYASABKAkSDgoGYnVja2V0GAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhkKEWF3c19hY2Nlc3Nfa2V5X2lkGAQgASgJEh0KFWF3c19zZWNyZXRfYWNjZXNzX2tleRgFIAEoCRIWCg5hd3NfdXNlX3BvbGljeRgGIAEoCBIOCgZzM2hvc3QYByABKAkSDgoGc2VjdXJlGAggASgIEhMKC2NvbnRlbnR0eXBlGAkgASgJEhoKEmNvbnRlbnRkaXNwb3NpdGlvbhgKIAEoCRILCgNhY2wYCyABKAkSGgoScmVkdWNlZF9yZWR1bmRhbmN5GAwgASgIEhQKDGNhY2hlY29udHJvbBgNIAEoCRI/CghtZXRhZGF0YRgOIAMoCzItLnJlbmRlci51cGxvYWQudjEuUzNEZXN0aW5hdGlvbi5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCg1VcGxvYWRSZXF1ZXN0Ei8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIMCgRkYXRhGAIgASgMImUKDlVwbG9hZFJlc3BvbnNlEg0KBXRva2VuGAEgASgJEg4KBnVwbG9hZBgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEEgwKBGV0YWcYBCABKAkSEgoKdmVyc2lvbl9pZBgFIAEoCSKVAQoTVXBsb2FkU3RyZWFtUmVxdWVzdBIwCgZoZWFkZXIYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZEhlYWRlckgAEg8KBWNodW5rGAIgASgMSAASMAoGZmluaXNoGAMgASgLMh4ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRGaW5pc2hIAEIJCgdtZXNzYWdlIncKDFVwbG9hZEhlYWRlchIvCgZyZW5kZXIYASABKAsyHy5yZW5kZXIudXBsb2FkLnYxLlJlbmRlclJlcXVlc3QSFwoKc2l6ZV9ieXRlcxgCIAEoBEgAiAEBEg4KBnNoYTI1NhgDIAEoCUINCgtfc2l6ZV9ieXRlcyIeCgxVcGxvYWRGaW5pc2gSDgoGc2hhMjU2GAEgASgJIocBChRVcGxvYWRTdHJlYW1SZXNwb25zZRI0Cghwcm9ncmVzcxgBIAEoCzIgLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUHJvZ3Jlc3NIABIwCgZyZXN1bHQYAiABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlc3VsdEgAQgcKBWV2ZW50IpMBCg5VcGxvYWRQcm9ncmVzcxINCgV0b2tlbhgBIAEoCRIWCg5yZWNlaXZlZF9ieXRlcxgCIAEoBBIXCg9jb21taXR0ZWRfYnl0ZXMYAyABKAQSFwoPcGFydHNfY29tcGxldGVkGAQgASgNEhgKC3RvdGFsX2J5dGVzGAUgASgESACIAQFCDgoMX3RvdGFsX2J5dGVzIoIBCgxVcGxvYWRSZXN1bHQSDQoFdG9rZW4YASABKAkSDgoGdXBsb2FkGAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAQSDAoEZXRhZxgEIAEoCRISCgp2ZXJzaW9uX2lkGAUgASgJEg4KBnNoYTI1NhgGIAEoCRINCgVwYXJ0cxgHIAEoDTK/AQoNVXBsb2FkU2VydmljZRJLCgZVcGxvYWQSHy5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlcXVlc3QaIC5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlc3BvbnNlEmEKDFVwbG9hZFN0cmVhbRIlLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVxdWVzdBomLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("Ch1yZW5kZXIvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxIQcmVuZGVyLnVwbG9hZC52MSJ1Cg1SZW5kZXJSZXF1ZXN0Eg0KBW1vdmllGAEgASgJEicKBnBhcmFtcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLAoGdXBsb2FkGAMgASgLMhwucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRUYXNrImQKClVwbG9hZFRhc2sSEQoJZXh0ZW5zaW9uGAEgASgJEg0KBWFzeW5jGAIgASgIEjQKC2Rlc3RpbmF0aW9uGAMgASgLMh8ucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uIpMDCg1TM0Rlc3RpbmF0aW9uEgwKBHR5cGUYASABKAkSDgoGYnVja2V0GAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhkKEWF3c19hY2Nlc3Nfa2V5X2lkGAQgASgJEh0KFWF3c19zZWNyZXRfYWNjZXNzX2tleRgFIAEoCRIWCg5hd3NfdXNlX3BvbGljeRgGIAEoCBIOCgZzM2hvc3QYByABKAkSDgoGc2VjdXJlGAggASgIEhMKC2NvbnRlbnR0eXBlGAkgASgJEhoKEmNvbnRlbnRkaXNwb3NpdGlvbhgKIAEoCRILCgNhY2wYCyABKAkSGgoScmVkdWNlZF9yZWR1bmRhbmN5GAwgASgIEhQKDGNhY2hlY29udHJvbBgNIAEoCRI/CghtZXRhZGF0YRgOIAMoCzItLnJlbmRlci51cGxvYWQudjEuUzNEZXN0aW5hdGlvbi5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCg1VcGxvYWRSZXF1ZXN0Ei8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIMCgRkYXRhGAIgASgMIpMBCg5VcGxvYWRSZXNwb25zZRIsCgVzdGF0ZRgGIAEoDjIdLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RhdGUSDQoFdG9rZW4YASABKAkSDgoGdXBsb2FkGAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAQSDAoEZXRhZxgEIAEoCRISCgp2ZXJzaW9uX2lkGAUgASgJIpUBChNVcGxvYWRTdHJlYW1SZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkSGVhZGVySAASDwoFY2h1bmsYAiABKAxIABIwCgZmaW5pc2gYAyABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZEZpbmlzaEgAQgkKB21lc3NhZ2UidwoMVXBsb2FkSGVhZGVyEi8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIXCgpzaXplX2J5dGVzGAIgASgESACIAQESDgoGc2hhMjU2GAMgASgJQg0KC19zaXplX2J5dGVzIh4KDFVwbG9hZEZpbmlzaBIOCgZzaGEyNTYYASABKAkihwEKFFVwbG9hZFN0cmVhbVJlc3BvbnNlEjQKCHByb2dyZXNzGAEgASgLMiAucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRQcm9ncmVzc0gAEjAKBnJlc3VsdBgCIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVzdWx0SABCBwoFZXZlbnQikwEKDlVwbG9hZFByb2dyZXNzEg0KBXRva2VuGAEgASgJEhYKDnJlY2VpdmVkX2J5dGVzGAIgASgEEhcKD2NvbW1pdHRlZF9ieXRlcxgDIAEoBBIXCg9wYXJ0c19jb21wbGV0ZWQYBCABKA0SGAoLdG90YWxfYnl0ZXMYBSABKARIAIgBAUIOCgxfdG90YWxfYnl0ZXMisAEKDFVwbG9hZFJlc3VsdBINCgV0b2tlbhgBIAEoCRIOCgZ1cGxvYWQYAiABKAkSEgoKc2l6ZV9ieXRlcxgDIAEoBBIMCgRldGFnGAQgASgJEhIKCnZlcnNpb25faWQYBSABKAkSDgoGc2hhMjU2GAYgASgJEg0KBXBhcnRzGAcgASgNEiwKBXN0YXRlGAggASgOMh0ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0ZSLaAgoMVXBsb2FkU3RhdHVzEg0KBXRva2VuGAEgASgJEiwKBXN0YXRlGAIgASgOMh0ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0ZRINCgVhc3luYxgDIAEoCBIOCgZ1cGxvYWQYBCABKAkSFwoPY29tbWl0dGVkX2J5dGVzGAUgASgEEhgKC3RvdGFsX2J5dGVzGAYgASgESACIAQESDAoEZXRhZxgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRISCgplcnJvcl9jb2RlGAkgASgJEhUKDWVycm9yX21lc3NhZ2UYCiABKAkSLwoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfdG90YWxfYnl0ZXMiIQoQR2V0VXBsb2FkUmVxdWVzdBINCgV0b2tlbhgBIAEoCSJDChFHZXRVcGxvYWRSZXNwb25zZRIuCgZ1cGxvYWQYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXR1cyIjChJXYXRjaFVwbG9hZFJlcXVlc3QSDQoFdG9rZW4YASABKAkiRQoTV2F0Y2hVcGxvYWRSZXNwb25zZRIuCgZ1cGxvYWQYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXR1cyIkChNDYW5jZWxVcGxvYWRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkYKFENhbmNlbFVwbG9hZFJlc3BvbnNlEi4KBnVwbG9hZBgBIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RhdHVzKrEBCgtVcGxvYWRTdGF0ZRIcChhVUExPQURfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNVUExPQURfU1RBVEVfUVVFVUVEEAESGgoWVVBMT0FEX1NUQVRFX1VQTE9BRElORxACEhoKFlVQTE9BRF9TVEFURV9TVUNDRUVERUQQAxIXChNVUExPQURfU1RBVEVfRkFJTEVEEAQSGgoWVVBMT0FEX1NUQVRFX0NBTkNFTExFRBAFMtIDCg1VcGxvYWRTZXJ2aWNlEksKBlVwbG9hZBIfLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVxdWVzdBogLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVzcG9uc2USYQoMVXBsb2FkU3RyZWFtEiUucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdHJlYW1SZXF1ZXN0GiYucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdHJlYW1SZXNwb25zZSgBMAESVAoJR2V0VXBsb2FkEiIucmVuZGVyLnVwbG9hZC52MS5HZXRVcGxvYWRSZXF1ZXN0GiMucmVuZGVyLnVwbG9hZC52MS5HZXRVcGxvYWRSZXNwb25zZRJcCgtXYXRjaFVwbG9hZBIkLnJlbmRlci51cGxvYWQudjEuV2F0Y2hVcGxvYWRSZXF1ZXN0GiUucmVuZGVyLnVwbG9hZC52MS5XYXRjaFVwbG9hZFJlc3BvbnNlMAESXQoMQ2FuY2VsVXBsb2FkEiUucmVuZGVyLnVwbG9hZC52MS5DYW5jZWxVcGxvYWRSZXF1ZXN0GiYucmVuZGVyLnVwbG9hZC52MS5DYW5jZWxVcGxvYWRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * RenderRequest is the render API's request body: what was rendered and
@@ -68,9 +69,12 @@ export type UploadTask = Message<"render.upload.v1.UploadTask"> & {
   extension: string;
 
   /**
-   * async asks for an asynchronous upload: the call returns its token at
-   * once and the upload continues in the background. This version of the
-   * service answers UNIMPLEMENTED when it is true.
+   * async asks for an asynchronous upload. The service checks the request,
+   * stores the bytes durably on its local disk (fsynced), and answers with
+   * the token and the URL the object will have, before S3 is involved. The
+   * S3 upload then runs in the background, with retries, and survives a
+   * restart of the service; follow it with GetUpload or WatchUpload. Default
+   * false: the call returns once the object is stored.
    *
    * @generated from field: bool async = 2;
    */
@@ -255,6 +259,14 @@ export const UploadRequestSchema: GenMessage<UploadRequest> = /*@__PURE__*/
  * @generated from message render.upload.v1.UploadResponse
  */
 export type UploadResponse = Message<"render.upload.v1.UploadResponse"> & {
+  /**
+   * state is SUCCEEDED for a synchronous upload and QUEUED for an
+   * asynchronous one, whose etag and version_id are then empty.
+   *
+   * @generated from field: render.upload.v1.UploadState state = 6;
+   */
+  state: UploadState;
+
   /**
    * token is this upload's unique id. It appears in the service's logs.
    *
@@ -546,11 +558,20 @@ export type UploadResult = Message<"render.upload.v1.UploadResult"> & {
   sha256: string;
 
   /**
-   * parts is the number of multipart parts, or 0 for a single PutObject.
+   * parts is the number of multipart parts, or 0 for a single PutObject
+   * (and for an asynchronous upload, which has not reached S3 yet).
    *
    * @generated from field: uint32 parts = 7;
    */
   parts: number;
+
+  /**
+   * state is SUCCEEDED for a synchronous upload and QUEUED for an
+   * asynchronous one, whose etag and version_id are then empty.
+   *
+   * @generated from field: render.upload.v1.UploadState state = 8;
+   */
+  state: UploadState;
 };
 
 /**
@@ -559,6 +580,290 @@ export type UploadResult = Message<"render.upload.v1.UploadResult"> & {
  */
 export const UploadResultSchema: GenMessage<UploadResult> = /*@__PURE__*/
   messageDesc(file_render_upload_v1_upload, 10);
+
+/**
+ * UploadStatus is an upload's state and figures.
+ *
+ * @generated from message render.upload.v1.UploadStatus
+ */
+export type UploadStatus = Message<"render.upload.v1.UploadStatus"> & {
+  /**
+   * token is the upload's unique id.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * state is where the upload is.
+   *
+   * @generated from field: render.upload.v1.UploadState state = 2;
+   */
+  state: UploadState;
+
+  /**
+   * async is whether the upload was asynchronous.
+   *
+   * @generated from field: bool async = 3;
+   */
+  async: boolean;
+
+  /**
+   * upload is the object's URL (once SUCCEEDED, the object is there).
+   *
+   * @generated from field: string upload = 4;
+   */
+  upload: string;
+
+  /**
+   * committed_bytes is how many bytes S3 has accepted so far.
+   *
+   * @generated from field: uint64 committed_bytes = 5;
+   */
+  committedBytes: bigint;
+
+  /**
+   * total_bytes is the object's size, when known (always, for an
+   * asynchronous upload once accepted).
+   *
+   * @generated from field: optional uint64 total_bytes = 6;
+   */
+  totalBytes?: bigint | undefined;
+
+  /**
+   * etag is the stored object's entity tag, once SUCCEEDED.
+   *
+   * @generated from field: string etag = 7;
+   */
+  etag: string;
+
+  /**
+   * attempts is how many times the background upload has been tried.
+   *
+   * @generated from field: uint32 attempts = 8;
+   */
+  attempts: number;
+
+  /**
+   * error_code is the gRPC code name of the failure ("UNAVAILABLE"), for
+   * FAILED and CANCELLED, and of the last failed attempt while retrying.
+   *
+   * @generated from field: string error_code = 9;
+   */
+  errorCode: string;
+
+  /**
+   * error_message says what failed, naming the field when one is at fault.
+   *
+   * @generated from field: string error_message = 10;
+   */
+  errorMessage: string;
+
+  /**
+   * create_time is when the service accepted the upload.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * update_time is when the status last changed.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 12;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message render.upload.v1.UploadStatus.
+ * Use `create(UploadStatusSchema)` to create a new message.
+ */
+export const UploadStatusSchema: GenMessage<UploadStatus> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 11);
+
+/**
+ * GetUploadRequest is the request of UploadService.GetUpload.
+ *
+ * @generated from message render.upload.v1.GetUploadRequest
+ */
+export type GetUploadRequest = Message<"render.upload.v1.GetUploadRequest"> & {
+  /**
+   * token is the upload's token, from its response.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message render.upload.v1.GetUploadRequest.
+ * Use `create(GetUploadRequestSchema)` to create a new message.
+ */
+export const GetUploadRequestSchema: GenMessage<GetUploadRequest> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 12);
+
+/**
+ * GetUploadResponse is the response of UploadService.GetUpload.
+ *
+ * @generated from message render.upload.v1.GetUploadResponse
+ */
+export type GetUploadResponse = Message<"render.upload.v1.GetUploadResponse"> & {
+  /**
+   * upload is the upload's status.
+   *
+   * @generated from field: render.upload.v1.UploadStatus upload = 1;
+   */
+  upload?: UploadStatus | undefined;
+};
+
+/**
+ * Describes the message render.upload.v1.GetUploadResponse.
+ * Use `create(GetUploadResponseSchema)` to create a new message.
+ */
+export const GetUploadResponseSchema: GenMessage<GetUploadResponse> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 13);
+
+/**
+ * WatchUploadRequest is the request of UploadService.WatchUpload.
+ *
+ * @generated from message render.upload.v1.WatchUploadRequest
+ */
+export type WatchUploadRequest = Message<"render.upload.v1.WatchUploadRequest"> & {
+  /**
+   * token is the upload's token, from its response.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message render.upload.v1.WatchUploadRequest.
+ * Use `create(WatchUploadRequestSchema)` to create a new message.
+ */
+export const WatchUploadRequestSchema: GenMessage<WatchUploadRequest> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 14);
+
+/**
+ * WatchUploadResponse is one message of UploadService.WatchUpload's stream.
+ *
+ * @generated from message render.upload.v1.WatchUploadResponse
+ */
+export type WatchUploadResponse = Message<"render.upload.v1.WatchUploadResponse"> & {
+  /**
+   * upload is the upload's status at this point.
+   *
+   * @generated from field: render.upload.v1.UploadStatus upload = 1;
+   */
+  upload?: UploadStatus | undefined;
+};
+
+/**
+ * Describes the message render.upload.v1.WatchUploadResponse.
+ * Use `create(WatchUploadResponseSchema)` to create a new message.
+ */
+export const WatchUploadResponseSchema: GenMessage<WatchUploadResponse> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 15);
+
+/**
+ * CancelUploadRequest is the request of UploadService.CancelUpload.
+ *
+ * @generated from message render.upload.v1.CancelUploadRequest
+ */
+export type CancelUploadRequest = Message<"render.upload.v1.CancelUploadRequest"> & {
+  /**
+   * token is the upload's token, from its response.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message render.upload.v1.CancelUploadRequest.
+ * Use `create(CancelUploadRequestSchema)` to create a new message.
+ */
+export const CancelUploadRequestSchema: GenMessage<CancelUploadRequest> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 16);
+
+/**
+ * CancelUploadResponse is the response of UploadService.CancelUpload.
+ *
+ * @generated from message render.upload.v1.CancelUploadResponse
+ */
+export type CancelUploadResponse = Message<"render.upload.v1.CancelUploadResponse"> & {
+  /**
+   * upload is the upload's status after the cancellation request.
+   *
+   * @generated from field: render.upload.v1.UploadStatus upload = 1;
+   */
+  upload?: UploadStatus | undefined;
+};
+
+/**
+ * Describes the message render.upload.v1.CancelUploadResponse.
+ * Use `create(CancelUploadResponseSchema)` to create a new message.
+ */
+export const CancelUploadResponseSchema: GenMessage<CancelUploadResponse> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 17);
+
+/**
+ * UploadState is where an upload is in its life.
+ *
+ * @generated from enum render.upload.v1.UploadState
+ */
+export enum UploadState {
+  /**
+   * UPLOAD_STATE_UNSPECIFIED is never reported.
+   *
+   * @generated from enum value: UPLOAD_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * UPLOAD_STATE_QUEUED: accepted and stored durably, waiting for an
+   * upload slot.
+   *
+   * @generated from enum value: UPLOAD_STATE_QUEUED = 1;
+   */
+  QUEUED = 1,
+
+  /**
+   * UPLOAD_STATE_UPLOADING: the bytes are going to S3.
+   *
+   * @generated from enum value: UPLOAD_STATE_UPLOADING = 2;
+   */
+  UPLOADING = 2,
+
+  /**
+   * UPLOAD_STATE_SUCCEEDED: the object is stored. Terminal.
+   *
+   * @generated from enum value: UPLOAD_STATE_SUCCEEDED = 3;
+   */
+  SUCCEEDED = 3,
+
+  /**
+   * UPLOAD_STATE_FAILED: the upload gave up; error_code and error_message
+   * say why. Nothing was stored. Terminal.
+   *
+   * @generated from enum value: UPLOAD_STATE_FAILED = 4;
+   */
+  FAILED = 4,
+
+  /**
+   * UPLOAD_STATE_CANCELLED: a CancelUpload ended it. Nothing was stored.
+   * Terminal.
+   *
+   * @generated from enum value: UPLOAD_STATE_CANCELLED = 5;
+   */
+  CANCELLED = 5,
+}
+
+/**
+ * Describes the enum render.upload.v1.UploadState.
+ */
+export const UploadStateSchema: GenEnum<UploadState> = /*@__PURE__*/
+  enumDesc(file_render_upload_v1_upload, 0);
 
 /**
  * UploadService puts the bytes a renderer has just produced into the caller's
@@ -603,6 +908,44 @@ export const UploadService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof UploadStreamRequestSchema;
     output: typeof UploadStreamResponseSchema;
+  },
+  /**
+   * GetUpload returns an upload's status by its token: for asynchronous
+   * uploads until they end and for the retention time after, for
+   * synchronous ones for the retention time. An unknown or expired token is
+   * NOT_FOUND.
+   *
+   * @generated from rpc render.upload.v1.UploadService.GetUpload
+   */
+  getUpload: {
+    methodKind: "unary";
+    input: typeof GetUploadRequestSchema;
+    output: typeof GetUploadResponseSchema;
+  },
+  /**
+   * WatchUpload streams an upload's status: the current one at once, then
+   * each change, ending after a terminal state (SUCCEEDED, FAILED,
+   * CANCELLED). An unknown token is NOT_FOUND.
+   *
+   * @generated from rpc render.upload.v1.UploadService.WatchUpload
+   */
+  watchUpload: {
+    methodKind: "server_streaming";
+    input: typeof WatchUploadRequestSchema;
+    output: typeof WatchUploadResponseSchema;
+  },
+  /**
+   * CancelUpload cancels an asynchronous upload that has not ended: its
+   * multipart upload is aborted and its spooled bytes are freed. It answers
+   * with the status after the request; cancelling an upload that has ended
+   * is FAILED_PRECONDITION.
+   *
+   * @generated from rpc render.upload.v1.UploadService.CancelUpload
+   */
+  cancelUpload: {
+    methodKind: "unary";
+    input: typeof CancelUploadRequestSchema;
+    output: typeof CancelUploadResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_render_upload_v1_upload, 0);

@@ -1,0 +1,38 @@
+/** An upload's status record as an UploadStatus message. */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import {
+  UploadState as UploadStateEnum,
+  type UploadStatus,
+  UploadStatusSchema,
+} from "../gen/render/upload/v1/upload_pb.js";
+import type { UploadState, UploadStatusRecord } from "../status/upload-status.js";
+
+const STATES: Readonly<Record<UploadState, UploadStateEnum>> = {
+  QUEUED: UploadStateEnum.QUEUED,
+  UPLOADING: UploadStateEnum.UPLOADING,
+  SUCCEEDED: UploadStateEnum.SUCCEEDED,
+  FAILED: UploadStateEnum.FAILED,
+  CANCELLED: UploadStateEnum.CANCELLED,
+};
+
+export function stateMessage(state: UploadState): UploadStateEnum {
+  return STATES[state];
+}
+
+export function statusMessage(record: UploadStatusRecord): UploadStatus {
+  return create(UploadStatusSchema, {
+    token: record.token,
+    state: STATES[record.state],
+    async: record.async,
+    upload: record.url,
+    committedBytes: BigInt(record.committedBytes),
+    totalBytes: record.totalBytes === undefined ? undefined : BigInt(record.totalBytes),
+    etag: record.etag,
+    attempts: record.attempts,
+    errorCode: record.errorCode,
+    errorMessage: record.errorMessage,
+    createTime: timestampFromMs(record.createTime),
+    updateTime: timestampFromMs(record.updateTime),
+  });
+}

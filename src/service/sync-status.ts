@@ -1,0 +1,56 @@
+/**
+ * Statuses of synchronous uploads, so GetUpload answers for them too for the
+ * retention time. Best effort: the call's outcome never depends on the
+ * status store, and writes are chained so they land in order.
+ */
+import type { Logger } from "../logger.js";
+import type { StatusStore } from "../status/status-store.js";
+import type { UploadStatusRecord } from "../status/upload-status.js";
+
+export interface SyncStatus {
+  update(change: Partial<UploadStatusRecord>): void;
+}
+
+export function recordSyncUpload(
+  statuses: StatusStore,
+  log: Logger,
+  token: string,
+  url: string,
+  totalBytes: number | undefined,
+): SyncStatus {
+  const now = Date.now();
+  let record: UploadStatusRecord = {
+    token,
+    state: "UPLOADING",
+    async: false,
+    url,
+    committedBytes: 0,
+    totalBytes,
+    etag: "",
+    attempts: 1,
+    errorCode: "",
+    errorMessage: "",
+    createTime: now,
+    updateTime: now,
+    cancelRequested: false,
+  };
+  let chain = Promise.resolve();
+  const write = () => {
+    const snapshot = record;
+    chain = chain
+      .then(() => statuses.put(snapshot))
+      .catch((err: unknown) =>
+        log.debug(
+          { error: err instanceof Error ? err.message : String(err) },
+          "status write failed",
+        ),
+      );
+  };
+  write();
+  return {
+    update(change) {
+      record = { ...record, ...change, updateTime: Date.now() };
+      write();
+    },
+  };
+}

@@ -1,0 +1,243 @@
+/**
+ * The status store for several replicas: Redis (node-redis v5).
+ *
+ * Each record is a string key `render-upload:status:<token>` holding its JSON.
+ * put() SETs it with PX = retention for terminal records and without expiry
+ * otherwise (a plain SET also drops any earlier TTL), then PUBLISHes the same
+ * JSON on the channel of the same name, so the subscribers of every replica
+ * hear of it. Redis expires terminal records itself: no sweep.
+ *
+ * Two connections: one for commands, and one dedicated subscriber (a
+ * duplicate; a connection in subscribe mode can run nothing else) shared by
+ * all subscriptions. A channel is SUBSCRIBEd for its token's first listener
+ * and UNSUBSCRIBEd when its last one goes; a SUBSCRIBE or UNSUBSCRIBE lost to
+ * a broken connection is retried while still wanted, and node-redis itself
+ * resubscribes the active channels after a reconnect. Records published while
+ * the subscriber is disconnected are not delivered (pub/sub keeps nothing),
+ * which is why watchers also poll get().
+ *
+ * subscribe() is synchronous but SUBSCRIBE takes a round trip, and a GET on
+ * the command connection may overtake it. get() therefore first waits (up to
+ * a second) for its token's pending SUBSCRIBE: once that is acknowledged, a
+ * put made elsewhere is either already visible to the GET or still to be
+ * published, so the usual "subscribe, then get" misses nothing.
+ *
+ * Redis down: both clients reconnect with capped backoff and report through
+ * their 'error' listeners, which only remember the last error. Commands wait
+ * in node-redis's offline queue, where its command timeout removes them (so a
+ * put that failed is never applied late); a command already written is raced
+ * against the same timeout. put() and get() thus reject within about 5 s. At
+ * start, a Redis that stays unreachable for 10 s fails
+ * createRedisStatusStore().
+ */
+import { createClient } from "redis";
+import type { StatusStore } from "./status-store.js";
+import { isTerminal, type UploadStatusRecord } from "./upload-status.js";
+
+/** Key and channel prefix. */
+const PREFIX = "render-upload:status:";
+/** Tokens are UUIDs, as in the file store. */
+const TOKEN = /^[0-9a-f-]{36}$/;
+
+/** Bound on each command and on connecting one socket, in milliseconds. */
+const COMMAND_TIMEOUT_MS = 5_000;
+/** A client that has never been ready gives up reconnecting after this long. */
+const STARTUP_TIMEOUT_MS = 10_000;
+/** Longest pause between reconnection attempts. */
+const MAX_RECONNECT_DELAY_MS = 2_000;
+/** How long get() waits for its token's pending SUBSCRIBE. */
+const SUBSCRIBE_WAIT_MS = 1_000;
+/** Pause before retrying a failed SUBSCRIBE or UNSUBSCRIBE. */
+const RESUBSCRIBE_DELAY_MS = 1_000;
+/** Bound on close() waiting for a client's pending commands. */
+const CLOSE_TIMEOUT_MS = 2_000;
+
+type Listener = (record: UploadStatusRecord) => void;
+
+interface Subscription {
+  readonly listeners: Set<Listener>;
+  /** Settles (never rejects) once SUBSCRIBE is acknowledged or no longer wanted. */
+  ready: Promise<void>;
+}
+
+/** What close() needs of a node-redis client. */
+interface Closable {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+export async function createRedisStatusStore(
+  url: string,
+  retentionMs: number,
+): Promise<StatusStore> {
+  let lastError: unknown;
+  let closed = false;
+  const subscriptions = new Map<string, Subscription>();
+
+  /** Capped exponential backoff; gives up only on a first connection that never succeeds. */
+  const reconnectStrategy = () => {
+    const started = Date.now();
+    let everReady = false;
+    return {
+      markReady: () => {
+        everReady = true;
+      },
+      strategy: (retries: number, cause: Error): number | Error =>
+        !everReady && Date.now() - started >= STARTUP_TIMEOUT_MS
+          ? cause
+          : Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
+    };
+  };
+  const mainRetry = reconnectStrategy();
+  const subRetry = reconnectStrategy();
+  const client = createClient({
+    url,
+    socket: { connectTimeout: COMMAND_TIMEOUT_MS, reconnectStrategy: mainRetry.strategy },
+    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+  });
+  const subscriber = client.duplicate({
+    socket: { connectTimeout: COMMAND_TIMEOUT_MS, reconnectStrategy: subRetry.strategy },
+  });
+  // node-redis emits 'error' on every failed (re)connection; unhandled, it would crash the process.
+  const onError = (err: unknown) => {
+    lastError = err;
+  };
+  client.on("error", onError).on("ready", mainRetry.markReady);
+  subscriber.on("error", onError).on("ready", subRetry.markReady);
+
+  /** Rejects when promise has not settled within ms. */
+  function bounded<T>(promise: Promise<T>, what: string, ms = COMMAND_TIMEOUT_MS): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const last =
+          lastError instanceof Error ? ` (last connection error: ${lastError.message})` : "";
+        reject(new Error(`Redis ${what} timed out after ${ms} ms${last}`));
+      }, ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  async function shut(c: Closable): Promise<void> {
+    if (!c.isOpen) return;
+    if (c.isReady) {
+      try {
+        await bounded(c.close(), "close", CLOSE_TIMEOUT_MS);
+        return;
+      } catch {
+        // Pending commands did not finish in time: drop them.
+      }
+    }
+    if (c.isOpen) c.destroy();
+  }
+
+  try {
+    await Promise.all([client.connect(), subscriber.connect()]);
+  } catch (err) {
+    await Promise.all([shut(client), shut(subscriber)]);
+    throw new Error(`cannot connect to the status Redis at ${redacted(url)}`, { cause: err });
+  }
+
+  /** Runs op until it succeeds, while wanted() holds. Never rejects. */
+  async function persist(op: () => Promise<unknown>, wanted: () => boolean): Promise<void> {
+    while (!closed && wanted()) {
+      try {
+        await op();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, RESUBSCRIBE_DELAY_MS).unref());
+      }
+    }
+  }
+
+  /** One node-redis listener for all channels; fans out to the token's listeners. */
+  function dispatch(message: string, channel: string): void {
+    const subscription = subscriptions.get(channel.slice(PREFIX.length));
+    if (subscription === undefined) return;
+    let record: UploadStatusRecord;
+    try {
+      record = JSON.parse(message) as UploadStatusRecord;
+    } catch {
+      return; // Not ours.
+    }
+    for (const listener of [...subscription.listeners]) {
+      try {
+        listener(record);
+      } catch (err) {
+        // A throwing listener must not disturb the others or node-redis's reply parser.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
+  return {
+    async put(record) {
+      if (!TOKEN.test(record.token)) throw new Error("malformed token");
+      const key = PREFIX + record.token;
+      const json = JSON.stringify(record);
+      await bounded(
+        isTerminal(record)
+          ? client.set(key, json, { expiration: { type: "PX", value: retentionMs } })
+          : client.set(key, json),
+        "SET",
+      );
+      await bounded(client.publish(key, json), "PUBLISH");
+    },
+
+    async get(token) {
+      if (!TOKEN.test(token)) return undefined;
+      const pending = subscriptions.get(token)?.ready;
+      if (pending !== undefined)
+        await bounded(pending, "SUBSCRIBE", SUBSCRIBE_WAIT_MS).catch(() => {});
+      const json = await bounded(client.get(PREFIX + token), "GET");
+      return json === null ? undefined : (JSON.parse(json) as UploadStatusRecord);
+    },
+
+    subscribe(token, onChange) {
+      // No record is ever put for a malformed token.
+      if (closed || !TOKEN.test(token)) return () => {};
+      const channel = PREFIX + token;
+      let subscription = subscriptions.get(token);
+      if (subscription === undefined) {
+        const created: Subscription = { listeners: new Set(), ready: Promise.resolve() };
+        const wanted = () => subscriptions.get(token) === created;
+        subscriptions.set(token, created);
+        created.ready = persist(() => subscriber.subscribe(channel, dispatch), wanted);
+        subscription = created;
+      }
+      const current = subscription;
+      current.listeners.add(onChange);
+      return () => {
+        if (!current.listeners.delete(onChange) || current.listeners.size > 0) return;
+        if (subscriptions.get(token) !== current) return;
+        subscriptions.delete(token);
+        void persist(
+          () => subscriber.unsubscribe(channel, dispatch),
+          () => !subscriptions.has(token),
+        );
+      };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      subscriptions.clear();
+      await Promise.all([shut(client), shut(subscriber)]);
+    },
+  };
+}
+
+/** url without its password, for messages. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
