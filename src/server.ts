@@ -20,6 +20,15 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 /** The HTTP/2 connection preface (RFC 9113, section 3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
+/**
+ * HTTP/2 receive windows: how much a sender may have in flight before the
+ * server reads it. Per stream 1 MiB (one chunk), per connection 8 MiB. The
+ * byte budget still decides what is buffered; these only bound what the
+ * kernel and nghttp2 hold on top of it.
+ */
+const STREAM_WINDOW_BYTES = 1024 * 1024;
+const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
+
 /** Server settings. */
 export interface ServerOptions {
   /** Registers the services. */
@@ -50,11 +59,14 @@ export function createServer(options: ServerOptions): RenderUploadServer {
     ...(options.maxTimeoutMs > 0 ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   });
-  const h2 = http2.createServer({}, handler);
+  const h2 = http2.createServer({ settings: { initialWindowSize: STREAM_WINDOW_BYTES } }, handler);
   const h1 = http.createServer(handler);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
+    // A connection-wide receive window wider than HTTP/2's 64 KiB default,
+    // so one fast sender is not held to a round trip per 64 KiB.
+    session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
