@@ -23,6 +23,10 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# The async spool and the file-backed status store; mount a volume here so
+# accepted async uploads survive the container.
+RUN mkdir -p /app/var && chown node:node /app/var
+VOLUME ["/app/var"]
 USER node
 EXPOSE 8080
 CMD ["node", "dist/main.js"]
