@@ -30,6 +30,7 @@ export interface FaultProxy {
 
 export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
   const injected: string[] = [];
+  const forwards = new Set<http.ClientRequest>();
   const proxy: {
     rule: FaultRule;
     gate: ((request: { method: string; url: URL }) => Promise<void>) | undefined;
@@ -58,13 +59,19 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
         method: req.method,
         path: req.url,
         headers: req.headers,
+        // A fresh connection per request: no idle sockets outlive the test.
+        agent: false,
       },
       (upstreamRes) => {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
       },
     );
+    forwards.add(forward);
+    forward.on("close", () => forwards.delete(forward));
     forward.on("error", () => res.destroy());
+    // A caller that goes away takes its upstream request with it.
+    res.on("close", () => forward.destroy());
     req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -86,6 +93,7 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
     injected,
     close: () =>
       new Promise((resolve) => {
+        for (const forward of forwards) forward.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

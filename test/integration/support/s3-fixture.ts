@@ -4,6 +4,7 @@
  * for setting up buckets and checking what uploads wrote.
  */
 import { randomBytes } from "node:crypto";
+import { Agent } from "node:http";
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -58,6 +59,9 @@ export function directClient(user: TestUser = owner): S3Client {
     credentials: { accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey },
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // No idle keep-alive sockets: they would hold each test file's process
+    // open until the store times them out.
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
   });
 }
 
