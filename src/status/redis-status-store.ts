@@ -22,13 +22,21 @@
  * put made elsewhere is either already visible to the GET or still to be
  * published, so the usual "subscribe, then get" misses nothing.
  *
- * Redis down: both clients reconnect with capped backoff and report through
- * their 'error' listeners, which only remember the last error. Commands wait
- * in node-redis's offline queue, where its command timeout removes them (so a
- * put that failed is never applied late); a command already written is raced
- * against the same timeout. put() and get() thus reject within about 5 s. At
- * start, a Redis that stays unreachable for 10 s fails
- * createRedisStatusStore().
+ * Redis down: both clients reconnect with capped backoff (at most 2 s apart)
+ * and report through their 'error' listeners, which only remember the last
+ * error for messages. The command connection has no offline queue: while it is
+ * disconnected, put() and get() reject at once ("The client is offline"), and
+ * nothing queued is applied late. A command written to a connection that stops
+ * answering is raced against a 5 s timeout (it may still have been applied).
+ * node-redis v5's own command timeout is deliberately not used: removing
+ * timed-out commands from the head of its write queue corrupts that queue
+ * (redis/node-redis#3320, merged after the last 5.x release), and the commands
+ * that follow are silently never sent until the next reconnect. At start, a Redis that stays
+ * unreachable for 10 s fails createRedisStatusStore().
+ *
+ * close() lets the store's calls under way settle (each within its bound),
+ * then closes both sockets: node-redis's own close() would wait for every
+ * pending reply, forever if Redis stopped answering.
  */
 import { createClient } from "redis";
 import type { StatusStore } from "./status-store.js";
@@ -39,7 +47,7 @@ const PREFIX = "render-upload:status:";
 /** Tokens are UUIDs, as in the file store. */
 const TOKEN = /^[0-9a-f-]{36}$/;
 
-/** Bound on each command and on connecting one socket, in milliseconds. */
+/** Bound on each command's reply and on connecting one socket, in milliseconds. */
 const COMMAND_TIMEOUT_MS = 5_000;
 /** A client that has never been ready gives up reconnecting after this long. */
 const STARTUP_TIMEOUT_MS = 10_000;
@@ -49,8 +57,6 @@ const MAX_RECONNECT_DELAY_MS = 2_000;
 const SUBSCRIBE_WAIT_MS = 1_000;
 /** Pause before retrying a failed SUBSCRIBE or UNSUBSCRIBE. */
 const RESUBSCRIBE_DELAY_MS = 1_000;
-/** Bound on close() waiting for a client's pending commands. */
-const CLOSE_TIMEOUT_MS = 2_000;
 
 type Listener = (record: UploadStatusRecord) => void;
 
@@ -60,14 +66,6 @@ interface Subscription {
   ready: Promise<void>;
 }
 
-/** What close() needs of a node-redis client. */
-interface Closable {
-  readonly isOpen: boolean;
-  readonly isReady: boolean;
-  close(): Promise<void>;
-  destroy(): void;
-}
-
 export async function createRedisStatusStore(
   url: string,
   retentionMs: number,
@@ -75,6 +73,8 @@ export async function createRedisStatusStore(
   let lastError: unknown;
   let closed = false;
   const subscriptions = new Map<string, Subscription>();
+  /** The store's calls under way, each settling within its bound; close() waits for them. */
+  const inflight = new Set<Promise<void>>();
 
   /** Capped exponential backoff; gives up only on a first connection that never succeeds. */
   const reconnectStrategy = () => {
@@ -95,48 +95,57 @@ export async function createRedisStatusStore(
   const client = createClient({
     url,
     socket: { connectTimeout: COMMAND_TIMEOUT_MS, reconnectStrategy: mainRetry.strategy },
-    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+    disableOfflineQueue: true,
   });
+  // The subscriber keeps its offline queue: a SUBSCRIBE made while it reconnects goes out then.
   const subscriber = client.duplicate({
     socket: { connectTimeout: COMMAND_TIMEOUT_MS, reconnectStrategy: subRetry.strategy },
+    disableOfflineQueue: false,
   });
   // node-redis emits 'error' on every failed (re)connection; unhandled, it would crash the process.
-  const onError = (err: unknown) => {
-    lastError = err;
-  };
-  client.on("error", onError).on("ready", mainRetry.markReady);
-  subscriber.on("error", onError).on("ready", subRetry.markReady);
+  // The command connection's last one goes into the messages of failing commands.
+  client
+    .on("error", (err: unknown) => {
+      lastError = err;
+    })
+    .on("ready", () => {
+      lastError = undefined;
+      mainRetry.markReady();
+    });
+  subscriber.on("error", () => {}).on("ready", subRetry.markReady);
 
-  /** Rejects when promise has not settled within ms. */
+  /** promise, rejecting when it has not settled within ms, with a message saying what and why. */
   function bounded<T>(promise: Promise<T>, what: string, ms = COMMAND_TIMEOUT_MS): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms);
+    });
+    const result = Promise.race([promise, timeout])
+      .catch((err: unknown) => {
+        const why = err instanceof Error ? err.message || err.name : String(err);
         const last =
           lastError instanceof Error ? ` (last connection error: ${lastError.message})` : "";
-        reject(new Error(`Redis ${what} timed out after ${ms} ms${last}`));
-      }, ms);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+        throw new Error(`Redis ${what} failed: ${why}${last}`, { cause: err });
+      })
+      .finally(() => clearTimeout(timer));
+    const settled = result.then(
+      () => {},
+      () => {},
+    );
+    inflight.add(settled);
+    void settled.then(() => inflight.delete(settled));
+    return result;
   }
 
-  async function shut(c: Closable): Promise<void> {
-    if (!c.isOpen) return;
-    if (c.isReady) {
-      try {
-        await bounded(c.close(), "close", CLOSE_TIMEOUT_MS);
-        return;
-      } catch {
-        // Pending commands did not finish in time: drop them.
-      }
-    }
-    if (c.isOpen) c.destroy();
+  /** Closes both connections at once, failing whatever they still have pending. */
+  function disconnect(): void {
+    for (const c of [client, subscriber]) if (c.isOpen) c.destroy();
   }
 
   try {
     await Promise.all([client.connect(), subscriber.connect()]);
   } catch (err) {
-    await Promise.all([shut(client), shut(subscriber)]);
+    disconnect();
     throw new Error(`cannot connect to the status Redis at ${redacted(url)}`, { cause: err });
   }
 
@@ -190,9 +199,11 @@ export async function createRedisStatusStore(
 
     async get(token) {
       if (!TOKEN.test(token)) return undefined;
+      // (A reconnecting subscriber only SUBSCRIBEs once back: no use waiting for it.)
       const pending = subscriptions.get(token)?.ready;
-      if (pending !== undefined)
+      if (pending !== undefined && subscriber.isReady) {
         await bounded(pending, "SUBSCRIBE", SUBSCRIBE_WAIT_MS).catch(() => {});
+      }
       const json = await bounded(client.get(PREFIX + token), "GET");
       return json === null ? undefined : (JSON.parse(json) as UploadStatusRecord);
     },
@@ -226,7 +237,8 @@ export async function createRedisStatusStore(
       if (closed) return;
       closed = true;
       subscriptions.clear();
-      await Promise.all([shut(client), shut(subscriber)]);
+      await Promise.all(inflight);
+      disconnect();
     },
   };
 }

@@ -36,7 +36,7 @@ export class ByteBudget {
 
   /** Holds bytes, waiting until the budget has room. Rejects if signal aborts first. */
   acquire(bytes: number, signal: AbortSignal): Promise<Lease> {
-    signal.throwIfAborted();
+    if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#waiters.length === 0 && this.#fits(bytes)) {
       return Promise.resolve(this.#grant(bytes));
     }

@@ -7,10 +7,13 @@
  * When a part is full and more bytes follow, a multipart upload is created
  * (once) and full parts upload concurrently, up to a per-upload limit.
  *
- * Memory is bounded in bytes across all uploads: every buffered chunk holds
- * a lease on the shared ByteBudget until its part is stored. When the budget
- * or the upload's part slots are exhausted the pipeline stops pulling chunks,
- * and the transport stops reading from the network.
+ * Memory is bounded in bytes across all uploads: each part reserves its size
+ * (or, for a declared size, what is left of it) on the shared ByteBudget
+ * before it starts gathering, and holds it until the part is stored. When
+ * the budget or the upload's part slots are exhausted the pipeline stops
+ * pulling chunks, and the transport stops reading from the network. Parts
+ * in flight always end (stored or failed), so the budget always comes back;
+ * a part larger than the whole budget waits until nothing else is held.
  *
  * Any failure (the caller cancelling, a protocol error in the chunk stream, a
  * size or checksum mismatch, a part that still fails after the SDK's
@@ -143,22 +146,18 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
       const next = await nextOrAbort(iterator, signal);
       if (next.done) break;
       const chunk = next.value;
-      const lease = await o.budget.acquire(chunk.byteLength, signal);
-      // Held by the part being gathered from now on, so every exit releases it.
-      part.leases.push(lease);
       received += chunk.byteLength;
       let offset = 0;
       while (offset < chunk.byteLength) {
         // A full part is sent only once more bytes follow, so a stream that
         // ends at a part boundary with one part is still a single PutObject.
-        if (part.bytes === partSize) {
-          // The lease moves with the chunk's remainder to the next part.
-          part.leases.pop();
-          try {
-            await dispatch();
-          } finally {
-            part.leases.push(lease);
-          }
+        if (part.bytes === partSize) await dispatch();
+        if (part.leases.length === 0) {
+          // A part reserves its whole size before gathering starts, so
+          // gathering never waits on the budget and partly gathered parts
+          // (of this upload or others) cannot hold it between them forever.
+          const remaining = o.declaredBytes === undefined ? partSize : o.declaredBytes - dispatched;
+          part.leases.push(await o.budget.acquire(Math.min(partSize, remaining), signal));
         }
         const take = Math.min(chunk.byteLength - offset, partSize - part.bytes);
         part.chunks.push(

@@ -28,7 +28,7 @@ function recordGrants(granted: string[], name: string, acquired: Promise<Lease>)
   });
 }
 
-describe("ByteBudget", () => {
+describe("ByteBudget", { timeout: 10_000 }, () => {
   test("grants at once while under capacity", async () => {
     const budget = new ByteBudget(100);
     assert.equal(budget.capacity, 100);

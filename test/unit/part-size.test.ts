@@ -39,6 +39,12 @@ describe("partSizeForDeclared", () => {
     assert.equal(partSizeForDeclared(MAX_PARTS * 5 * MiB, 5 * MiB), 5 * MiB);
   });
 
+  test("a preferred size that is not a whole MiB: the boundary is exactly 10,000 parts", () => {
+    const preferred = 5 * MiB + 1;
+    assert.equal(partSizeForDeclared(MAX_PARTS * preferred, preferred), preferred);
+    assert.equal(partSizeForDeclared(MAX_PARTS * preferred + 1, preferred), 6 * MiB);
+  });
+
   test("one byte more than 10,000 preferred parts rounds up to the next whole MiB", () => {
     assert.equal(partSizeForDeclared(MAX_PARTS * 8 * MiB + 1, 8 * MiB), 9 * MiB);
     assert.equal(partSizeForDeclared(MAX_PARTS * 5 * MiB + 1, 5 * MiB), 6 * MiB);

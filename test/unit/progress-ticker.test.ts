@@ -38,7 +38,7 @@ async function peek<T>(
   return state;
 }
 
-describe("ProgressTicker", () => {
+describe("ProgressTicker", { timeout: 10_000 }, () => {
   test("the pacing constants", () => {
     assert.equal(PROGRESS_EVERY_BYTES, 4 * MiB);
     assert.equal(PROGRESS_EVERY_MS, 1_000);

@@ -76,7 +76,7 @@ async function assertFieldRejects(
   });
 }
 
-describe("readHeader", () => {
+describe("readHeader", { timeout: 10_000 }, () => {
   test("an empty stream: the header is missing", async () => {
     await assertFieldRejects(
       readHeader(stream()),
@@ -173,7 +173,7 @@ describe("readHeader", () => {
   });
 });
 
-describe("readChunks", () => {
+describe("readChunks", { timeout: 10_000 }, () => {
   test("yields the chunks' bytes in order", async () => {
     const requests = stream(
       header(),

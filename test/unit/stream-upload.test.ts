@@ -21,6 +21,8 @@ import {
 } from "../../src/upload/stream-upload.js";
 
 const MiB = 1024 * 1024;
+/** A hang (a deadlock) fails the suite instead of stalling the run. */
+const SUITE = { timeout: 10_000 };
 
 const TARGET: UploadTarget = resolveDestination(
   {
@@ -249,7 +251,7 @@ async function assertRejectsWith(promise: Promise<unknown>, expected: unknown): 
   });
 }
 
-describe("streamUpload: single PutObject or multipart", () => {
+describe("streamUpload: single PutObject or multipart", SUITE, () => {
   test("zero bytes: one PutObject of 0 bytes", async () => {
     const store = new FakeStore();
     const progress: ProgressSnapshot[] = [];
@@ -410,7 +412,7 @@ describe("streamUpload: single PutObject or multipart", () => {
   });
 });
 
-describe("streamUpload: declared size and checksum", () => {
+describe("streamUpload: declared size and checksum", SUITE, () => {
   test("a declared size that matches", async () => {
     const data = testData(7 * MiB);
     const store = new FakeStore();
@@ -525,7 +527,7 @@ describe("streamUpload: declared size and checksum", () => {
   });
 });
 
-describe("streamUpload: failures stop everything and abort", () => {
+describe("streamUpload: failures stop everything and abort", SUITE, () => {
   test("a failing part: its error, abort after every part has settled, no complete", async () => {
     const partError = new Error("part 2: S3 said no");
     const laterError = new Error("part 3: S3 said no too");
@@ -540,11 +542,12 @@ describe("streamUpload: failures stop everything and abort", () => {
           await tick();
           throw laterError;
         }
-        // The others are still sending; they stop on abort, and settle a little later.
-        await untilAborted(signal).catch(async (reason: unknown) => {
+        // The others are still sending; they stop on abort, and settle a little later
+        // with an error of their own, as the SDK's AbortError.
+        await untilAborted(signal).catch(async () => {
           await tick();
           await tick();
-          throw reason;
+          throw Object.assign(new Error("Request aborted"), { name: "AbortError" });
         });
       },
     });
@@ -653,7 +656,7 @@ describe("streamUpload: failures stop everything and abort", () => {
   });
 });
 
-describe("streamUpload: byte budget and concurrency", () => {
+describe("streamUpload: byte budget and concurrency", SUITE, () => {
   test("held bytes stay within the budget, which holds parts back, and return to 0", async () => {
     const budget = new ByteBudget(16 * MiB);
     let maxHeld = 0;
@@ -671,10 +674,11 @@ describe("streamUpload: byte budget and concurrency", () => {
     });
     assert.equal(Buffer.compare(store.assembled(), data), 0);
     assert.equal(result.parts, 6);
-    // 16 MiB: three 5 MiB parts in flight and 1 MiB of the fourth.
-    assert.equal(maxHeld, 16 * MiB);
-    assert.ok(maxHeld <= budget.capacity + MiB);
-    // So the budget, not partConcurrency, limits the parts in flight.
+    // Each part reserves its whole 5 MiB before gathering: three fit in 16 MiB.
+    assert.equal(maxHeld, 15 * MiB);
+    assert.ok(maxHeld <= budget.capacity);
+    // So the budget, not partConcurrency (4), limits the parts in flight:
+    // with three in flight, the fourth part waits for its reservation.
     assert.equal(store.maxInFlight, 3);
     assert.equal(budget.heldBytes, 0);
   });
@@ -802,7 +806,7 @@ describe("streamUpload: byte budget and concurrency", () => {
   });
 });
 
-describe("streamUpload: progress", () => {
+describe("streamUpload: progress", SUITE, () => {
   /** Asserts the snapshots only ever go up, with committed never above received. */
   function assertMonotonic(progress: readonly ProgressSnapshot[]): void {
     let previous: ProgressSnapshot = { receivedBytes: 0, committedBytes: 0, partsCompleted: 0 };
@@ -868,5 +872,42 @@ describe("streamUpload: progress", () => {
     assert.equal(last?.committedBytes, 10 * MiB);
     assert.equal(last?.partsCompleted, 2);
     assert.deepEqual(store.calls, ["create", "part 1", "part 2", "part 3", "abort"]);
+  });
+});
+
+describe("streamUpload: the budget cannot deadlock", () => {
+  // Found in review: gathering parts used to take budget chunk by chunk, so
+  // parts larger than what was left of the budget waited forever.
+  test("a part larger than the whole budget still goes up", async () => {
+    const budget = new ByteBudget(16 * MiB);
+    const store = new FakeStore();
+    const data = testData(40 * MiB);
+    const result = await upload({
+      chunks: chunksOf(data, MiB),
+      store,
+      budget,
+      preferredPartBytes: 32 * MiB,
+      partConcurrency: 4,
+    });
+    assert.equal(result.parts, 2);
+    assert.equal(Buffer.compare(store.assembled(), data), 0);
+    assert.equal(budget.heldBytes, 0);
+  });
+
+  test("two uploads whose parts together exceed the budget both finish", async () => {
+    const budget = new ByteBudget(16 * MiB);
+    const stores = [new FakeStore(), new FakeStore()];
+    const data = testData(12 * MiB);
+    const results = await Promise.all(
+      stores.map((store) =>
+        upload({ chunks: chunksOf(data, MiB), store, budget, preferredPartBytes: 10 * MiB }),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => r.parts),
+      [2, 2],
+    );
+    for (const store of stores) assert.equal(Buffer.compare(store.assembled(), data), 0);
+    assert.equal(budget.heldBytes, 0);
   });
 });
