@@ -150,6 +150,12 @@ log file = $S/log/\$name.log
 [client.rgw.a]
 rgw data = $S/rgw
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+# Deleted objects' data is garbage-collected within seconds, not RGW's default
+# two hours: the test suites and the benchmark write tens of GiB into this
+# 20 GiB OSD and delete what they write, and a full OSD blocks every write.
+rgw gc obj min wait = 5
+rgw gc processor period = 5
+rgw gc processor max time = 5
 EOF
 }
 

@@ -5,7 +5,7 @@
  * intact and no multipart upload left open.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -99,6 +99,7 @@ describe("async uploads across a crash", () => {
     } finally {
       second.child.kill("SIGTERM");
       assert.equal(await second.exited, 0);
+      await rm(varDir, { recursive: true, force: true });
     }
   });
 });

@@ -2,13 +2,14 @@
  * The real service, built in process from a configuration (as main.ts builds
  * it), listening on a free loopback port, with its log lines captured.
  */
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { createApp } from "../../../src/app.js";
 import { loadConfig } from "../../../src/config.js";
 import { createLogger } from "../../../src/logger.js";
+import type { HealthState } from "../../../src/ops/health.js";
 import type { S3CallRecord } from "../../../src/s3/s3-client-factory.js";
 import { s3Endpoint } from "./s3-fixture.js";
 
@@ -23,6 +24,8 @@ export interface TestServer {
   readonly s3Calls: S3CallRecord[];
   /** The names of the S3 calls made since mark was taken (mark = s3Calls.length). */
   callsSince(mark: number): string[];
+  /** The service's health state (what grpc.health.v1.Health reports). */
+  readonly health?: HealthState;
   close(): Promise<void>;
 }
 
@@ -61,9 +64,11 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     logs,
     s3Calls,
     callsSince: (mark) => s3Calls.slice(mark).map((c) => c.command),
+    health: app.health,
     async close() {
       await app.server.close(2_000);
       await app.dispose();
+      await rm(varDir, { recursive: true, force: true });
     },
   };
 }
