@@ -44,5 +44,7 @@ stop_services() {
 }
 trap stop_services EXIT
 
+bash scripts/python-grpc.sh
+
 node --import tsx --test --test-reporter=spec --test-timeout=600000 \
   'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
