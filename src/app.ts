@@ -8,7 +8,8 @@ import { AsyncUploads } from "./async/async-uploads.js";
 import { Spool } from "./async/spool.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
-import { createRoutes } from "./routes.js";
+import type { HealthState } from "./ops/health.js";
+import { createHealthState, createRoutes } from "./routes.js";
 import { type S3CallObserver, S3ClientFactory } from "./s3/s3-client-factory.js";
 import { createS3ObjectStore } from "./s3/s3-object-store.js";
 import { createServer, type RenderUploadServer } from "./server.js";
@@ -16,11 +17,15 @@ import { describeForStatus } from "./service/error-table.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
 import { createRedisStatusStore } from "./status/redis-status-store.js";
 import type { StatusStore } from "./status/status-store.js";
+import { createUploadMetrics } from "./telemetry/metrics.js";
+import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing-interceptor.js";
 import { ByteBudget } from "./upload/byte-budget.js";
 
 /** A built service: the server and what must be released with it. */
 export interface App {
   readonly server: RenderUploadServer;
+  /** What grpc.health.v1.Health reports; setAllNotServing() on shutdown. */
+  readonly health: HealthState;
   /**
    * Stops background uploads (their spool entries stay for the next start),
    * closes the status store and pooled S3 connections. Call after the
@@ -56,7 +61,9 @@ export async function createApp(
       ? await createFileStatusStore(async.statusDir, async.statusRetentionMs)
       : await createRedisStatusStore(async.statusRedisUrl, async.statusRetentionMs);
   const budget = new ByteBudget(config.upload.bufferBytes);
+  const metrics = createUploadMetrics(budget);
   const asyncUploads = await AsyncUploads.start({
+    metrics,
     spool: await Spool.open(async.spoolDir, async.spoolMaxBytes),
     store,
     statuses,
@@ -70,6 +77,7 @@ export async function createApp(
     describeError: describeForStatus,
     log,
   });
+  const health = createHealthState();
   const server = createServer({
     routes: createRoutes({
       settings: config.s3,
@@ -79,13 +87,17 @@ export async function createApp(
       upload: config.upload,
       statuses,
       asyncUploads,
+      health,
+      metrics,
     }),
+    interceptors: [createRpcTracingInterceptor()],
     readMaxBytes: config.readMaxBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     ...(shutdownSignal ? { shutdownSignal } : {}),
   });
   return {
     server,
+    health,
     async dispose() {
       await asyncUploads.close();
       await statuses.close();

@@ -100,6 +100,8 @@ export interface Config {
   readonly maxTimeoutMs: number;
   /** pino log level. */
   readonly logLevel: string;
+  /** How long in-flight calls may run after SIGTERM before they are aborted, in milliseconds. */
+  readonly shutdownGraceMs: number;
   /** S3 settings. */
   readonly s3: S3Config;
   /** Streamed upload settings. */
@@ -144,6 +146,7 @@ export function loadConfig(env: Env = process.env): Config {
     // plus framing) always fits.
     readMaxBytes: read.integer("READ_MAX_BYTES", 64 * MiB, 2 * MiB, 2 ** 31 - 1),
     maxTimeoutMs: read.integer("MAX_TIMEOUT_MS", 0, 0, 2 ** 31 - 1),
+    shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 25_000, 0, 3_600_000),
     logLevel: read.oneOf("LOG_LEVEL", "info", [
       "fatal",
       "error",

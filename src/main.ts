@@ -1,14 +1,17 @@
 /**
  * The service's entry point and its only side effects: read the
- * configuration, build the app, listen, and shut down on SIGTERM or SIGINT.
+ * configuration, build the app, listen, and shut down gracefully.
+ *
+ * On SIGTERM (or SIGINT) the service reports NOT_SERVING on its health
+ * service, stops accepting connections and calls, lets in-flight calls run
+ * for SHUTDOWN_GRACE_MS, then aborts what is left (so their multipart uploads
+ * are aborted), stops background uploads (their spool entries wait for the
+ * next start), flushes telemetry and exits 0. A second signal exits at once.
  */
-
 import { createApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
-
-/** How long in-flight calls may run after a shutdown signal, in milliseconds. */
-const SHUTDOWN_GRACE_MS = 25_000;
+import { shutdownTelemetry } from "./telemetry/flush.js";
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -34,14 +37,20 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal, graceMs: SHUTDOWN_GRACE_MS }, "shutting down");
-    const closed = app.server.close(SHUTDOWN_GRACE_MS);
-    // Calls still running at the end of the grace period are aborted.
-    const timer = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS - 1_000);
-    await closed;
+    const graceMs = config.shutdownGraceMs;
+    log.info({ signal, graceMs }, "shutting down: NOT_SERVING, draining in-flight calls");
+    app.health.setAllNotServing();
+    // Calls still running when the grace period ends are aborted; the
+    // server then closes what connections remain.
+    const timer = setTimeout(() => {
+      log.warn("grace period over: aborting the calls still running");
+      shutdown.abort();
+    }, graceMs);
+    await app.server.close(graceMs + 2_000);
     clearTimeout(timer);
     await app.dispose();
     log.info("stopped");
+    await shutdownTelemetry();
     process.exit(0);
   };
   process.on("SIGTERM", (s) => void stop(s));

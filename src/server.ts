@@ -14,7 +14,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 
 /** The HTTP/2 connection preface (RFC 9113, section 3.4). */
@@ -39,6 +39,8 @@ export interface ServerOptions {
   readonly maxTimeoutMs: number;
   /** Aborts every in-flight call when it fires (shutdown). */
   readonly shutdownSignal?: AbortSignal;
+  /** Interceptors around every call (tracing). */
+  readonly interceptors?: Interceptor[];
 }
 
 /** A built, unstarted server. */
@@ -56,6 +58,7 @@ export function createServer(options: ServerOptions): RenderUploadServer {
   const handler = connectNodeAdapter({
     routes: options.routes,
     readMaxBytes: options.readMaxBytes,
+    interceptors: options.interceptors ?? [],
     ...(options.maxTimeoutMs > 0 ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   });

@@ -28,6 +28,7 @@ import {
 } from "../s3/destination.js";
 import type { StatusStore } from "../status/status-store.js";
 import type { UploadStatusRecord } from "../status/upload-status.js";
+import type { UploadMetrics } from "../telemetry/metrics.js";
 import type { ByteBudget } from "../upload/byte-budget.js";
 import type { ObjectStore } from "../upload/object-store.js";
 import { streamUpload } from "../upload/stream-upload.js";
@@ -58,6 +59,8 @@ export interface AsyncUploadsOptions {
   readonly retryBaseMs: number;
   readonly describeError: (err: unknown) => ErrorDescription;
   readonly log: Logger;
+  /** Background outcomes are counted here. */
+  readonly metrics?: UploadMetrics;
 }
 
 /** Status writes during an attempt, at most one per this many milliseconds. */
@@ -256,6 +259,13 @@ export class AsyncUploads {
             errorCode: "",
             errorMessage: "",
           });
+          this.#o.metrics?.finished(
+            "async",
+            "async",
+            "OK",
+            result.sizeBytes,
+            (Date.now() - job.manifest.createTime) / 1000,
+          );
           log.info(
             {
               code: "OK",
@@ -293,6 +303,13 @@ export class AsyncUploads {
             "async upload attempt failed",
           );
           if (last) {
+            this.#o.metrics?.finished(
+              "async",
+              "async",
+              failure.code,
+              0,
+              (Date.now() - job.manifest.createTime) / 1000,
+            );
             await this.#o.spool.remove(job.manifest);
             return;
           }

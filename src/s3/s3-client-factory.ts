@@ -8,6 +8,7 @@ import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import type { ChecksumMode, PayloadSigning, StaticCredentials } from "../config.js";
+import { inS3Span } from "../telemetry/s3-spans.js";
 import type { UploadTarget } from "./destination.js";
 import { endpointUrl } from "./endpoint.js";
 
@@ -101,6 +102,14 @@ export class S3ClientFactory {
         { step: "build", name: "renderUploadUnsignedPayload" },
       );
     }
+    // One span per S3 call, a child of the RPC's span.
+    client.middlewareStack.add(
+      (next, context) => (args) =>
+        inS3Span((context.commandName ?? "Unknown").replace(/Command$/, ""), args.input, () =>
+          next(args),
+        ),
+      { step: "initialize", name: "renderUploadS3Span" },
+    );
     const observer = this.#observer;
     if (observer) {
       client.middlewareStack.add(

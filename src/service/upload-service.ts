@@ -11,6 +11,7 @@ import { type UploadService, UploadState } from "../gen/render/upload/v1/upload_
 import type { Logger } from "../logger.js";
 import type { DestinationSettings, UploadTarget } from "../s3/destination.js";
 import type { StatusStore } from "../status/status-store.js";
+import type { UploadMetrics } from "../telemetry/metrics.js";
 import type { ByteBudget } from "../upload/byte-budget.js";
 import type { ObjectStore } from "../upload/object-store.js";
 import { type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
@@ -34,6 +35,8 @@ export interface UploadServiceDeps {
   readonly statuses: StatusStore;
   /** Accepts and runs asynchronous uploads. */
   readonly asyncUploads: AsyncUploads;
+  /** Upload counters and durations. */
+  readonly metrics?: UploadMetrics;
   /** Makes upload tokens; a random UUID by default. */
   readonly newToken?: () => string;
 }
@@ -45,6 +48,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
       const token = newToken();
       const started = performance.now();
       const log = deps.log.child({ token, rpc: "Upload", movie: req.render?.movie ?? "" });
+      const track = tracker(deps.metrics, "Upload", req.render?.upload?.async === true, started);
       try {
         const target = renderToTarget(req.render, deps.settings);
         const destination = req.render?.upload?.destination;
@@ -62,6 +66,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
             { code: "OK", state: "QUEUED", sizeBytes: manifest.sizeBytes },
             "async upload accepted",
           );
+          track("OK", manifest.sizeBytes);
           return {
             token,
             upload: target.url,
@@ -78,6 +83,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
             etag: stored.etag,
           });
           logStored(log, target, stored.sizeBytes, 0, started);
+          track("OK", stored.sizeBytes);
           return {
             token,
             upload: target.url,
@@ -96,7 +102,9 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           throw error;
         }
       } catch (err) {
-        throw logFailure(log, failure(err, ctx), req.data.byteLength, started);
+        const error = failure(err, ctx);
+        track(codeName(error.code), 0);
+        throw logFailure(log, error, req.data.byteLength, started);
       }
     },
 
@@ -104,6 +112,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
       const token = newToken();
       const started = performance.now();
       let log = deps.log.child({ token, rpc: "UploadStream" });
+      let track: ReturnType<typeof tracker> | undefined;
       const ticker = new ProgressTicker();
       let received = 0;
       const onProgress = (progress: ProgressSnapshot) => {
@@ -138,6 +147,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         const declared = await readHeader(iterator);
         const render = declared.header.render;
         log = log.child({ movie: render?.movie ?? "" });
+        track = tracker(deps.metrics, "UploadStream", render?.upload?.async === true, started);
         const target = renderToTarget(render, deps.settings);
         const { chunks, sha256 } = readChunks(iterator, declared);
         const totalBytes =
@@ -160,6 +170,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
             { code: "OK", state: "QUEUED", sizeBytes: manifest.sizeBytes },
             "async upload accepted",
           );
+          track("OK", manifest.sizeBytes);
           yield {
             event: {
               case: "result",
@@ -204,6 +215,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           etag: result.etag,
         });
         logStored(log, target, result.sizeBytes, result.parts, started);
+        track("OK", result.sizeBytes);
         yield {
           event: {
             case: "result",
@@ -226,11 +238,32 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           errorCode: codeName(error.code),
           errorMessage: error.rawMessage,
         });
+        (track ?? tracker(deps.metrics, "UploadStream", false, started))(codeName(error.code), 0);
         throw logFailure(log, error, received, started);
       }
     },
 
     ...createStatusHandlers(deps),
+  };
+}
+
+/**
+ * Counts a call as started now and returns the function that counts its
+ * outcome (once).
+ */
+function tracker(
+  metrics: UploadMetrics | undefined,
+  rpc: string,
+  async: boolean,
+  started: number,
+): (code: string, bytes: number) => void {
+  const mode = async ? "async" : "sync";
+  metrics?.started(rpc, mode);
+  let done = false;
+  return (code, bytes) => {
+    if (done) return;
+    done = true;
+    metrics?.finished(rpc, mode, code, bytes, (performance.now() - started) / 1000);
   };
 }
 

@@ -1,0 +1,98 @@
+/**
+ * A Connect interceptor that makes one server span per RPC, following the
+ * OpenTelemetry RPC semantic conventions: span name "package.Service/Method",
+ * kind SERVER, attributes rpc.system, rpc.service, rpc.method and
+ * rpc.grpc.status_code (or rpc.connect_rpc.error_code), status ERROR on
+ * failure. It continues the caller's W3C traceparent/tracestate, and runs
+ * the handler (each step of a streaming response too) inside the span's
+ * context, so spans made below it (S3 calls) become its children.
+ */
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import {
+  context,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+
+/** Options of createRpcTracingInterceptor. */
+export interface RpcTracingOptions {
+  /** The tracer spans come from; the global "render-upload" tracer by default. */
+  readonly tracer?: Tracer;
+}
+
+const headerGetter: TextMapGetter<Headers> = {
+  keys: (carrier) => [...carrier.keys()],
+  get: (carrier, key) => carrier.get(key) ?? undefined,
+};
+
+export function createRpcTracingInterceptor(options: RpcTracingOptions = {}): Interceptor {
+  return (next) => async (req) => {
+    const tracer = options.tracer ?? trace.getTracer("render-upload");
+    const parent = propagation.extract(context.active(), req.header, headerGetter);
+    const service = req.service.typeName;
+    const method = req.method.name;
+    const grpc = (req.header.get("content-type") ?? "").startsWith("application/grpc");
+    const span = tracer.startSpan(
+      `${service}/${method}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "rpc.system": grpc ? "grpc" : "connect_rpc",
+          "rpc.service": service,
+          "rpc.method": method,
+        },
+      },
+      parent,
+    );
+    const spanContext = trace.setSpan(parent, span);
+    try {
+      const res = await context.with(spanContext, () => next(req));
+      if (!res.stream) {
+        end(span, grpc, undefined);
+        return res;
+      }
+      return { ...res, message: traced(res.message, spanContext, span, grpc) };
+    } catch (err) {
+      end(span, grpc, err);
+      throw err;
+    }
+  };
+}
+
+/** Steps a streaming response inside the span's context; ends the span with it. */
+async function* traced<T>(
+  messages: AsyncIterable<T>,
+  spanContext: ReturnType<typeof context.active>,
+  span: Span,
+  grpc: boolean,
+): AsyncGenerator<T> {
+  const iterator = messages[Symbol.asyncIterator]();
+  let error: unknown;
+  try {
+    for (;;) {
+      const step = await context.with(spanContext, () => iterator.next());
+      if (step.done) return;
+      yield step.value;
+    }
+  } catch (err) {
+    error = err;
+    throw err;
+  } finally {
+    end(span, grpc, error);
+  }
+}
+
+function end(span: Span, grpc: boolean, err: unknown): void {
+  const code = err === undefined ? undefined : ConnectError.from(err).code;
+  if (grpc) span.setAttribute("rpc.grpc.status_code", code ?? 0);
+  else if (code !== undefined) span.setAttribute("rpc.connect_rpc.error_code", Code[code]);
+  if (code !== undefined) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: Code[code] });
+  }
+  span.end();
+}
