@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { Agent } from "node:http";
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
@@ -100,17 +101,30 @@ export async function listKeys(bucket: string, client = directClient()): Promise
   return (out.Contents ?? []).map((o) => o.Key ?? "");
 }
 
-/** The open multipart uploads in bucket. */
+/** The open multipart uploads in bucket (of keys under prefix, if given). */
 export async function openMultipartUploads(
   bucket: string,
+  prefix?: string,
   client = directClient(),
 ): Promise<number> {
-  const out = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  const out = await client.send(
+    new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }),
+  );
   return out.Uploads?.length ?? 0;
 }
 
-/** Deletes every object in bucket, then bucket. */
+/** Aborts any multipart upload a test left open on purpose, deletes every object in bucket, then bucket. */
 export async function removeBucket(bucket: string, client = directClient()): Promise<void> {
+  const open = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  for (const upload of open.Uploads ?? []) {
+    await client.send(
+      new AbortMultipartUploadCommand({
+        Bucket: bucket,
+        Key: upload.Key,
+        UploadId: upload.UploadId,
+      }),
+    );
+  }
   for (const key of await listKeys(bucket, client)) {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
   }
