@@ -29,4 +29,8 @@ RUN mkdir -p /app/var && chown node:node /app/var
 VOLUME ["/app/var"]
 USER node
 EXPOSE 8080
-CMD ["node", "dist/main.js"]
+# The gRPC health service, checked by the bundled probe.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "dist/health-probe.js"]
+# OpenTelemetry starts before the app; it exports only what OTEL_* asks for.
+CMD ["node", "--import", "./dist/telemetry/instrument.js", "dist/main.js"]

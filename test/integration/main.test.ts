@@ -3,6 +3,7 @@
  * environment, serving on its port, stopping cleanly on SIGTERM.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { destination, grpcJsClient, grpcJsUpload } from "./support/clients.js";
@@ -15,7 +16,7 @@ import {
   s3Endpoint,
   serviceUser,
 } from "./support/s3-fixture.js";
-import { listening, run } from "./support/service-process.js";
+import { listening, root, run } from "./support/service-process.js";
 
 describe("the service process", () => {
   let bucket: string;
@@ -92,6 +93,26 @@ describe("the service process", () => {
     assert.match(output, /"msg":"upload stored"/);
     assert.ok(!output.includes(owner.secretAccessKey), "the caller's secret reached the logs");
     assert.ok(!output.includes(serviceUser.secretAccessKey), "the service secret reached the logs");
+  });
+
+  it("the health probe (the Docker HEALTHCHECK) exits 0 when SERVING, 1 when down", async () => {
+    const service = run({ HOST: "127.0.0.1", PORT: "0" });
+    const port = await listening(service);
+    const probe = (address: string) =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ["--import", "tsx", "src/health-probe.ts", address], {
+          cwd: root,
+          stdio: "ignore",
+        });
+        child.once("exit", resolve);
+      });
+    try {
+      assert.equal(await probe(`http://127.0.0.1:${port}`), 0);
+    } finally {
+      service.child.kill("SIGTERM");
+      assert.equal(await service.exited, 0);
+    }
+    assert.equal(await probe(`http://127.0.0.1:${port}`), 1);
   });
 
   it("refuses to start on a bad setting, naming the variable", async () => {
