@@ -328,3 +328,18 @@ function printable(value: string): string {
   const cut = value.length > 64 ? `${value.slice(0, 64)}...` : value;
   return JSON.stringify(cut).slice(1, -1);
 }
+
+/** The request fields that store an object at target with its settings. */
+export function objectRequest(target: UploadTarget) {
+  const { object } = target;
+  return {
+    Bucket: target.bucket,
+    Key: target.key,
+    ContentType: object.contentType,
+    ContentDisposition: object.contentDisposition,
+    CacheControl: object.cacheControl,
+    ACL: object.acl,
+    StorageClass: object.storageClass,
+    Metadata: object.metadata,
+  };
+}

@@ -16,7 +16,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import type { MultipartUpload, StoredObject } from "../upload/object-store.js";
-import type { UploadTarget } from "./destination.js";
+import { objectRequest, type UploadTarget } from "./destination.js";
 
 /** How long an abort may take, in milliseconds, whatever the caller's state. */
 const ABORT_TIMEOUT_MS = 30_000;
@@ -42,20 +42,9 @@ export async function startMultipartUpload(
   signal: AbortSignal,
   onAbortFailure: AbortFailureReporter,
 ): Promise<MultipartUpload> {
-  const { object } = target;
-  const created = await client.send(
-    new CreateMultipartUploadCommand({
-      Bucket: target.bucket,
-      Key: target.key,
-      ContentType: object.contentType,
-      ContentDisposition: object.contentDisposition,
-      CacheControl: object.cacheControl,
-      ACL: object.acl,
-      StorageClass: object.storageClass,
-      Metadata: object.metadata,
-    }),
-    { abortSignal: signal },
-  );
+  const created = await client.send(new CreateMultipartUploadCommand(objectRequest(target)), {
+    abortSignal: signal,
+  });
   const uploadId = created.UploadId;
   if (uploadId === undefined || uploadId === "") {
     throw new Error("CreateMultipartUpload returned no UploadId");

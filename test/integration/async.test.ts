@@ -8,10 +8,11 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { UploadState, type UploadStatus } from "../../src/gen/render/upload/v1/upload_pb.js";
 import { connectClient, destination, renderTo, uploadRequest } from "./support/clients.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
+import { rejection } from "./support/rejection.js";
 import {
   createBucket,
   listKeys,
@@ -22,15 +23,6 @@ import {
 import { objectSha256, waitForStatus } from "./support/status.js";
 import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 import { startServer, type TestServer } from "./support/test-server.js";
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("async uploads", () => {
   let server: TestServer;

@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { GetObjectAclCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { connectClient, destination, uploadRequest } from "./support/clients.js";
+import { rejection } from "./support/rejection.js";
 import {
   createBucket,
   directClient,
@@ -17,15 +18,6 @@ import {
   serviceUser,
 } from "./support/s3-fixture.js";
 import { startServer, type TestServer } from "./support/test-server.js";
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("credentials against real S3", () => {
   let server: TestServer;

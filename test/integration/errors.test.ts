@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { connectClient, destination, uploadRequest } from "./support/clients.js";
+import { rejection } from "./support/rejection.js";
 import { createBucket, listKeys, owner, removeBucket } from "./support/s3-fixture.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
@@ -30,15 +31,6 @@ async function tcpTrap(): Promise<{ port: number; connections: () => number; clo
       server.close();
     },
   };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  assert.fail("expected the call to fail");
 }
 
 describe("errors", () => {
@@ -81,41 +73,41 @@ describe("errors", () => {
       `localhost:${trap.port}`,
       `2130706433:${trap.port}`,
     ]) {
-      const err = await codeOf(upload({ s3host }));
+      const err = await rejection(upload({ s3host }));
       assert.equal(err.code, Code.PermissionDenied, s3host);
       assert.match(err.rawMessage, /render\.upload\.destination\.s3host/);
     }
-    const metadata = await codeOf(upload({ s3host: "169.254.169.254" }));
+    const metadata = await rejection(upload({ s3host: "169.254.169.254" }));
     assert.equal(metadata.code, Code.PermissionDenied);
     assert.equal(trap.connections(), 0, "no connection was made");
   });
 
   it("refuses plain http to a host allowed only over https", async () => {
-    const err = await codeOf(upload({ s3host: "http://s3.eu-central-1.amazonaws.com" }));
+    const err = await rejection(upload({ s3host: "http://s3.eu-central-1.amazonaws.com" }));
     assert.equal(err.code, Code.PermissionDenied);
   });
 
   it("gives NOT_FOUND naming the bucket for a bucket that does not exist", async () => {
-    const err = await codeOf(upload({}, "x.bin", "ru-no-such-bucket-4711"));
+    const err = await rejection(upload({}, "x.bin", "ru-no-such-bucket-4711"));
     assert.equal(err.code, Code.NotFound);
     assert.match(err.rawMessage, /render\.upload\.destination\.bucket/);
     assert.match(err.rawMessage, /NoSuchBucket/);
   });
 
   it("gives UNAVAILABLE when the store refuses connections", async () => {
-    const err = await codeOf(upload({ s3host: `127.0.0.1:${closedPort}` }));
+    const err = await rejection(upload({ s3host: `127.0.0.1:${closedPort}` }));
     assert.equal(err.code, Code.Unavailable);
     assert.match(err.rawMessage, /ECONNREFUSED/);
   });
 
   it("gives UNAVAILABLE when the store accepts but never answers", async () => {
-    const err = await codeOf(upload({ s3host: `127.0.0.1:${silent.port}` }));
+    const err = await rejection(upload({ s3host: `127.0.0.1:${silent.port}` }));
     assert.equal(err.code, Code.Unavailable);
     assert.match(err.rawMessage, /did not answer in time/);
   });
 
   it("gives DEADLINE_EXCEEDED when the caller's deadline ends first", async () => {
-    const err = await codeOf(
+    const err = await rejection(
       connectClient(server.baseUrl).upload(
         uploadRequest(
           destination(bucket, "x.bin", { s3host: `127.0.0.1:${silent.port}` }),
@@ -152,7 +144,7 @@ describe("errors", () => {
   ];
   for (const [name, fields, pattern] of invalid) {
     it(`gives INVALID_ARGUMENT for ${name}, and writes nothing`, async () => {
-      const err = await codeOf(upload(fields, fields?.filename ?? `invalid/${name}.bin`));
+      const err = await rejection(upload(fields, fields?.filename ?? `invalid/${name}.bin`));
       assert.equal(err.code, Code.InvalidArgument);
       assert.match(err.rawMessage, pattern);
       assert.ok(!err.rawMessage.includes(owner.secretAccessKey));
@@ -163,7 +155,7 @@ describe("errors", () => {
   it("checks an async request the same way, before accepting anything", async () => {
     const req = uploadRequest(destination(bucket, "async.bin", { acl: "nope" }), new Uint8Array(1));
     if (req.render?.upload) req.render.upload.async = true;
-    const err = await codeOf(connectClient(server.baseUrl).upload(req));
+    const err = await rejection(connectClient(server.baseUrl).upload(req));
     assert.equal(err.code, Code.InvalidArgument);
     assert.match(err.rawMessage, /render\.upload\.destination\.acl/);
     assert.deepEqual(await listKeys(bucket), []);
@@ -172,7 +164,7 @@ describe("errors", () => {
   it("gives INVALID_ARGUMENT when the destination is missing", async () => {
     const req = uploadRequest(destination(bucket, "none.bin"), new Uint8Array(1));
     if (req.render?.upload) req.render.upload.destination = undefined;
-    const err = await codeOf(connectClient(server.baseUrl).upload(req));
+    const err = await rejection(connectClient(server.baseUrl).upload(req));
     assert.equal(err.code, Code.InvalidArgument);
     assert.match(err.rawMessage, /render\.upload\.destination: is required/);
   });

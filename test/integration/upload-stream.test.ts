@@ -10,10 +10,11 @@ import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { UploadStreamRequestSchema } from "../../src/gen/render/upload/v1/upload_pb.js";
 import { connectClient, destination, renderTo } from "./support/clients.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
+import { rejection } from "./support/rejection.js";
 import {
   createBucket,
   directClient,
@@ -33,15 +34,6 @@ import {
 import { startServer, type TestServer } from "./support/test-server.js";
 
 const PART = 5 * MiB;
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await promise;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("UploadStream against real S3", () => {
   let server: TestServer;
