@@ -25,7 +25,9 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 # The async spool and the file-backed status store; mount a volume here so
 # accepted async uploads survive the container.
-RUN mkdir -p /app/var && chown node:node /app/var
+RUN mkdir -p /app/var && chown node:node /app/var \
+  && printf '#!/bin/sh\nexec node /app/dist/cli/main.js "$@"\n' > /usr/local/bin/render-upload \
+  && chmod 755 /usr/local/bin/render-upload
 VOLUME ["/app/var"]
 USER node
 EXPOSE 8080
