@@ -121,7 +121,7 @@ const serviceEnv: Record<string, string> = {
   S3_ALLOWED_HOSTS: `${store.endpoint.protocol}//${store.endpoint.host}`,
   UPLOAD_PART_BYTES: process.env.UPLOAD_PART_BYTES ?? String(PART_BYTES),
   UPLOAD_PART_CONCURRENCY: process.env.UPLOAD_PART_CONCURRENCY ?? String(QUEUE_SIZE),
-  UPLOAD_BUFFER_BYTES: process.env.UPLOAD_BUFFER_BYTES ?? String(256 * MiB),
+  UPLOAD_BUFFER_BYTES: process.env.UPLOAD_BUFFER_BYTES ?? String(64 * MiB),
   ...(process.env.S3_PAYLOAD_SIGNING ? { S3_PAYLOAD_SIGNING: process.env.S3_PAYLOAD_SIGNING } : {}),
 };
 

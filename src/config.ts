@@ -177,7 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     upload: {
       partBytes: read.integer("UPLOAD_PART_BYTES", 8 * MiB, 5 * MiB, 5 * 1024 * MiB),
       partConcurrency: read.integer("UPLOAD_PART_CONCURRENCY", 4, 1, 64),
-      bufferBytes: read.integer("UPLOAD_BUFFER_BYTES", 256 * MiB, 16 * MiB, 2 ** 40),
+      bufferBytes: read.integer("UPLOAD_BUFFER_BYTES", 64 * MiB, 16 * MiB, 2 ** 40),
     },
     async: {
       spoolDir: read.string("SPOOL_DIR", "var/spool"),

@@ -61,14 +61,22 @@ export interface StreamUploadOptions {
   readonly onMultipartStarted?: (uploadId: string) => Promise<void>;
 }
 
-/** A part being gathered. */
+/**
+ * A part being gathered. Its buffer is allocated at its reserved size when
+ * gathering starts and chunks are copied in as they arrive, so each chunk's
+ * message buffer is garbage at once and what is resident tracks the budget.
+ */
 interface PartBuffer {
-  chunks: Uint8Array[];
+  buffer: Buffer | undefined;
   bytes: number;
   leases: Lease[];
 }
 
-const emptyPart = (): PartBuffer => ({ chunks: [], bytes: 0, leases: [] });
+const emptyPart = (): PartBuffer => ({ buffer: undefined, bytes: 0, leases: [] });
+
+/** The bytes gathered in part. */
+const gathered = (part: PartBuffer): Uint8Array =>
+  part.buffer === undefined ? new Uint8Array(0) : part.buffer.subarray(0, part.bytes);
 
 const releaseAll = (leases: readonly Lease[]) => {
   for (const lease of leases) lease.release();
@@ -120,9 +128,8 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
       throw err;
     }
     const number = partNumber;
-    const body =
-      full.chunks.length === 1 && full.chunks[0] ? full.chunks[0] : Buffer.concat(full.chunks);
-    full.chunks = [];
+    const body = gathered(full);
+    full.buffer = undefined;
     dispatched += body.byteLength;
     partSize = sizer(dispatched);
     const sent: Promise<void> = upload
@@ -157,12 +164,12 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
           // gathering never waits on the budget and partly gathered parts
           // (of this upload or others) cannot hold it between them forever.
           const remaining = o.declaredBytes === undefined ? partSize : o.declaredBytes - dispatched;
-          part.leases.push(await o.budget.acquire(Math.min(partSize, remaining), signal));
+          const size = Math.min(partSize, remaining);
+          part.leases.push(await o.budget.acquire(size, signal));
+          part.buffer = Buffer.allocUnsafe(size);
         }
         const take = Math.min(chunk.byteLength - offset, partSize - part.bytes);
-        part.chunks.push(
-          offset === 0 && take === chunk.byteLength ? chunk : chunk.subarray(offset, offset + take),
-        );
+        part.buffer?.set(chunk.subarray(offset, offset + take), part.bytes);
         part.bytes += take;
         offset += take;
       }
@@ -171,7 +178,7 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     // The verified stream has checked size and checksum before ending.
     const { sha256 } = verified.digest();
     if (multipart === undefined) {
-      const body = Buffer.concat(part.chunks);
+      const body = gathered(part);
       const stored = await o.store.put(o.target, body, signal);
       releaseAll(part.leases);
       committed = received;

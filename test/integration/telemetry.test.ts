@@ -171,7 +171,7 @@ describe("telemetry", () => {
     );
     assert.equal(sum("render_upload.bytes"), "traced".length + 11 * MiB);
     assert.equal(find("render_upload.duration")?.descriptor.unit, "s");
-    assert.equal(sum("render_upload.buffer.limit"), 256 * MiB);
+    assert.equal(sum("render_upload.buffer.limit"), 64 * MiB);
     assert.equal(sum("render_upload.buffer.used"), 0);
   });
 });

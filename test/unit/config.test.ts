@@ -34,6 +34,18 @@ describe("loadConfig: defaults", () => {
     assert.equal(config.logLevel, "info");
   });
 
+  test("upload, async and shutdown settings", () => {
+    assert.deepEqual(config.upload, {
+      partBytes: 8 * 1024 * 1024,
+      partConcurrency: 4,
+      bufferBytes: 64 * 1024 * 1024,
+    });
+    assert.equal(config.async.spoolDir, "var/spool");
+    assert.equal(config.async.statusRedisUrl, undefined);
+    assert.equal(config.async.maxPending, 64);
+    assert.equal(config.shutdownGraceMs, 25_000);
+  });
+
   test("S3 settings", () => {
     assert.equal(config.s3.defaultEndpoint, undefined);
     assert.equal(config.s3.defaultRegion, "us-east-1");
