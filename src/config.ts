@@ -33,6 +33,11 @@ export interface S3Config {
   readonly defaultEndpoint: S3Host | undefined;
   /** The SigV4 region for endpoints whose host name does not name one. */
   readonly defaultRegion: string;
+  /**
+   * Let caller-named hosts resolve to loopback, private or link-local
+   * addresses (on-premises stores). Off: such names are refused at connect.
+   */
+  readonly allowPrivateAddresses: boolean;
   /** Path-style requests for every endpoint, not only custom hosts. */
   readonly forcePathStyle: boolean;
   /** requestChecksumCalculation and responseChecksumValidation of the SDK. */
@@ -161,6 +166,7 @@ export function loadConfig(env: Env = process.env): Config {
       defaultEndpoint: read.optional("S3_ENDPOINT", parseEndpoint),
       defaultRegion: read.parsed("S3_DEFAULT_REGION", "us-east-1", parseRegion),
       forcePathStyle: read.boolean("S3_FORCE_PATH_STYLE", false),
+      allowPrivateAddresses: read.boolean("S3_ALLOW_PRIVATE_ADDRESSES", false),
       checksumMode: read.oneOf("S3_CHECKSUM_MODE", "WHEN_REQUIRED", [
         "WHEN_SUPPORTED",
         "WHEN_REQUIRED",

@@ -19,6 +19,12 @@ export interface S3Endpoint {
   readonly region: string;
   /** Whether this is an Amazon S3 host. */
   readonly aws: boolean;
+  /**
+   * Whether the operator chose this endpoint (S3_ENDPOINT, or Amazon S3 by
+   * default) rather than a caller's s3host: caller-named hosts must resolve
+   * to public addresses (see address-guard.ts).
+   */
+  readonly trusted: boolean;
 }
 
 /** What endpoint resolution needs from the configuration. */
@@ -46,7 +52,7 @@ export function resolveEndpoint(
   if (s3host === "") {
     // The operator's own endpoint setting is trusted as configured.
     const host = settings.defaultEndpoint ?? AWS_GLOBAL;
-    return describe(host, host.scheme ?? "https", settings.defaultRegion);
+    return { ...describe(host, host.scheme ?? "https", settings.defaultRegion), trusted: true };
   }
   let host: S3Host;
   try {
@@ -63,10 +69,14 @@ export function resolveEndpoint(
       `${scheme}${formatHost(host)} is not an allowed S3 host for this service`,
     );
   }
-  return describe(host, host.scheme ?? entry.scheme, settings.defaultRegion);
+  return { ...describe(host, host.scheme ?? entry.scheme, settings.defaultRegion), trusted: false };
 }
 
-function describe(host: S3Host, scheme: Scheme, defaultRegion: string): S3Endpoint {
+function describe(
+  host: S3Host,
+  scheme: Scheme,
+  defaultRegion: string,
+): Omit<S3Endpoint, "trusted"> {
   const aws = AWS_S3_HOST.test(host.hostname);
   return {
     scheme,

@@ -9,6 +9,7 @@ import { Agent as HttpsAgent } from "node:https";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import type { ChecksumMode, PayloadSigning, StaticCredentials } from "../config.js";
 import { inS3Span } from "../telemetry/s3-spans.js";
+import { publicOnlyLookup } from "./address-guard.js";
 import type { UploadTarget } from "./destination.js";
 import { endpointUrl } from "./endpoint.js";
 
@@ -21,6 +22,8 @@ export interface S3ClientSettings {
   /** The service identity; undefined means the SDK's default credential chain. */
   readonly serviceCredentials: StaticCredentials | undefined;
   readonly payloadSigning: PayloadSigning;
+  /** Caller-named hosts may resolve to non-public addresses. */
+  readonly allowPrivateAddresses: boolean;
 }
 
 /** One S3 call as it ended: the command's name and its error, if any. */
@@ -38,14 +41,17 @@ const MAX_SOCKETS_PER_HOST = 64;
 
 export class S3ClientFactory {
   readonly #settings: S3ClientSettings;
-  readonly #httpAgent = new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_HOST });
-  readonly #httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS_PER_HOST });
+  /** Agents for endpoints the operator chose. */
+  readonly #trusted = agents(undefined);
+  /** Agents for caller-named hosts: their names must resolve to public addresses. */
+  readonly #guarded: ReturnType<typeof agents>;
   readonly #serviceClients = new Map<string, S3Client>();
 
   readonly #observer: S3CallObserver | undefined;
 
   constructor(settings: S3ClientSettings, observer?: S3CallObserver) {
     this.#settings = settings;
+    this.#guarded = settings.allowPrivateAddresses ? this.#trusted : agents(publicOnlyLookup);
     this.#observer = observer;
   }
 
@@ -58,7 +64,7 @@ export class S3ClientFactory {
         secretAccessKey: credentials.secretAccessKey.reveal(),
       });
     }
-    const key = `${endpointUrl(target.endpoint)}|${target.endpoint.region}|${target.pathStyle}`;
+    const key = `${endpointUrl(target.endpoint)}|${target.endpoint.region}|${target.pathStyle}|${target.endpoint.trusted}`;
     let client = this.#serviceClients.get(key);
     if (client === undefined) {
       const service = this.#settings.serviceCredentials;
@@ -78,8 +84,10 @@ export class S3ClientFactory {
   destroy(): void {
     for (const client of this.#serviceClients.values()) client.destroy();
     this.#serviceClients.clear();
-    this.#httpAgent.destroy();
-    this.#httpsAgent.destroy();
+    for (const agent of [this.#trusted, this.#guarded]) {
+      agent.http.destroy();
+      agent.https.destroy();
+    }
   }
 
   #create(
@@ -149,9 +157,19 @@ export class S3ClientFactory {
         connectionTimeout: s.connectTimeoutMs,
         requestTimeout: s.requestTimeoutMs,
         throwOnRequestTimeout: true,
-        httpAgent: this.#httpAgent,
-        httpsAgent: this.#httpsAgent,
+        httpAgent: (target.endpoint.trusted ? this.#trusted : this.#guarded).http,
+        httpsAgent: (target.endpoint.trusted ? this.#trusted : this.#guarded).https,
       },
     };
   }
+}
+
+/** A keep-alive agent pair, resolving names with lookup (the default when undefined). */
+function agents(lookup: typeof publicOnlyLookup | undefined) {
+  const options = {
+    keepAlive: true,
+    maxSockets: MAX_SOCKETS_PER_HOST,
+    ...(lookup ? { lookup } : {}),
+  };
+  return { http: new HttpAgent(options), https: new HttpsAgent(options) };
 }

@@ -106,6 +106,11 @@ const S3_RULES: Readonly<Record<string, S3Rule>> = {
     field: "s3host",
     text: "the bucket is in another region: set s3host to its region's endpoint, such as s3.eu-central-1.amazonaws.com",
   },
+  PrivateAddressError: {
+    code: Code.PermissionDenied,
+    field: "s3host",
+    text: "resolves to a loopback, private or link-local address, which the service does not connect to for a caller-named host",
+  },
   SlowDown: {
     code: Code.Unavailable,
     field: "s3host",

@@ -82,6 +82,33 @@ describe("errors", () => {
     assert.equal(trap.connections(), 0, "no connection was made");
   });
 
+  it("refuses an allowed host name that resolves to loopback, before connecting", async () => {
+    // The allowlist names the host; the address guard still refuses where it leads.
+    const guarded = await startServer({ S3_ALLOWED_HOSTS: `http://localhost:${trap.port}` });
+    const open = await startServer({
+      S3_ALLOWED_HOSTS: `http://localhost:${trap.port}`,
+      S3_ALLOW_PRIVATE_ADDRESSES: "true",
+      S3_REQUEST_TIMEOUT_MS: "300",
+      S3_CONNECT_TIMEOUT_MS: "300",
+    });
+    try {
+      const before = trap.connections();
+      const dest = destination(bucket, "x.bin", { s3host: `localhost:${trap.port}` });
+      const err = await rejection(
+        connectClient(guarded.baseUrl).upload(uploadRequest(dest, new Uint8Array(8))),
+      );
+      assert.equal(err.code, Code.PermissionDenied);
+      assert.match(err.rawMessage, /render\.upload\.destination\.s3host: resolves to a loopback/);
+      assert.equal(trap.connections(), before, "no connection was made");
+      // S3_ALLOW_PRIVATE_ADDRESSES lifts the guard for on-premises stores.
+      await rejection(connectClient(open.baseUrl).upload(uploadRequest(dest, new Uint8Array(8))));
+      assert.ok(trap.connections() > before, "with the guard lifted, the service connects");
+    } finally {
+      await guarded.close();
+      await open.close();
+    }
+  });
+
   it("refuses plain http to a host allowed only over https", async () => {
     const err = await rejection(upload({ s3host: "http://s3.eu-central-1.amazonaws.com" }));
     assert.equal(err.code, Code.PermissionDenied);

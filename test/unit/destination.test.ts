@@ -76,6 +76,7 @@ describe("resolveDestination: the seed's example", () => {
       port: undefined,
       aws: true,
       region: "us-east-1",
+      trusted: true,
     });
     assert.equal(target.pathStyle, false);
     assert.equal(target.bucket, "mybucket");
@@ -234,6 +235,7 @@ describe("resolveDestination: object URL", () => {
       port: 7480,
       aws: false,
       region: "eu-west-1",
+      trusted: false,
     });
     assert.equal(target.pathStyle, true);
   });

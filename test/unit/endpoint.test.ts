@@ -52,6 +52,7 @@ describe("resolveEndpoint: no s3host", () => {
       port: undefined,
       aws: true,
       region: "us-east-1",
+      trusted: true,
     });
   });
 
@@ -66,6 +67,7 @@ describe("resolveEndpoint: no s3host", () => {
       port: 7480,
       aws: false,
       region: "eu-west-1",
+      trusted: true,
     });
   });
 
@@ -84,6 +86,7 @@ describe("resolveEndpoint: no s3host", () => {
       port: undefined,
       aws: true,
       region: "eu-central-1",
+      trusted: true,
     });
   });
 });
@@ -175,7 +178,11 @@ describe("resolveEndpoint: allowed s3host", () => {
   ];
   for (const [s3host, expected] of cases) {
     test(s3host, () => {
-      assert.deepEqual(resolveEndpoint(s3host, aws), { port: undefined, ...expected });
+      assert.deepEqual(resolveEndpoint(s3host, aws), {
+        port: undefined,
+        ...expected,
+        trusted: false,
+      });
     });
   }
 });
