@@ -13,6 +13,7 @@ import { createHealthState, createRoutes } from "./routes.js";
 import { type S3CallObserver, S3ClientFactory } from "./s3/s3-client-factory.js";
 import { createS3ObjectStore } from "./s3/s3-object-store.js";
 import { createServer, type RenderUploadServer } from "./server.js";
+import { CallerLimits, createAuthInterceptor } from "./service/caller.js";
 import { describeForStatus } from "./service/error-table.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
 import { createRedisStatusStore } from "./status/redis-status-store.js";
@@ -89,8 +90,19 @@ export async function createApp(
       asyncUploads,
       health,
       metrics,
+      limits: new CallerLimits(config.callers.maxConcurrentUploads, config.callers.maxUploadBytes),
     }),
-    interceptors: [createRpcTracingInterceptor()],
+    // Tracing outermost, so refused calls are traced too.
+    interceptors: [
+      createRpcTracingInterceptor(),
+      ...(config.callers.tokens.length > 0
+        ? [
+            createAuthInterceptor(
+              new Map(config.callers.tokens.map((t) => [t.token.reveal(), t.name])),
+            ),
+          ]
+        : []),
+    ],
     readMaxBytes: config.readMaxBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     ...(shutdownSignal ? { shutdownSignal } : {}),

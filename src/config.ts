@@ -93,6 +93,22 @@ export interface AsyncConfig {
   readonly statusRetentionMs: number;
 }
 
+/** A caller allowed in by bearer token. */
+export interface AuthToken {
+  readonly name: string;
+  readonly token: Secret;
+}
+
+/** Who may call, and how much. */
+export interface CallerConfig {
+  /** Bearer tokens; empty means no authentication. */
+  readonly tokens: readonly AuthToken[];
+  /** Uploads in progress per caller, at most; 0 for no limit. */
+  readonly maxConcurrentUploads: number;
+  /** Bytes per upload, at most. */
+  readonly maxUploadBytes: number;
+}
+
 /** The whole configuration. */
 export interface Config {
   /** Interface the server binds. */
@@ -113,6 +129,8 @@ export interface Config {
   readonly upload: UploadConfig;
   /** Async upload and status settings. */
   readonly async: AsyncConfig;
+  /** Authentication and per-caller limits. */
+  readonly callers: CallerConfig;
 }
 
 const MiB = 1024 * 1024;
@@ -196,6 +214,16 @@ export function loadConfig(env: Env = process.env): Config {
       statusRedisUrl: read.optional("STATUS_REDIS_URL", parseRedisUrl),
       statusRetentionMs: read.integer("STATUS_RETENTION_MS", 24 * 3_600_000, 1_000, 2 ** 40),
     },
+    callers: {
+      tokens: read.optional("AUTH_TOKENS", parseAuthTokens) ?? [],
+      maxConcurrentUploads: read.integer("CALLER_MAX_CONCURRENT_UPLOADS", 0, 0, 1_000_000),
+      maxUploadBytes: read.integer(
+        "UPLOAD_MAX_BYTES",
+        5 * 1024 * 1024 * MiB,
+        0,
+        5 * 1024 * 1024 * MiB,
+      ),
+    },
   };
   return deepFreeze(config);
 }
@@ -253,6 +281,26 @@ function reader(env: Env) {
       return value === undefined ? undefined : parseAs(name, value, parse);
     },
   };
+}
+
+/** "name=token" pairs; the message never repeats a token. */
+function parseAuthTokens(value: string): AuthToken[] {
+  const tokens: AuthToken[] = [];
+  for (const [i, entry] of value
+    .split(/[\s,]+/)
+    .filter((e) => e !== "")
+    .entries()) {
+    const at = entry.indexOf("=");
+    const name = at > 0 ? entry.slice(0, at) : "";
+    const token = entry.slice(at + 1);
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name) || token.length < 16 || /\s/.test(token)) {
+      throw new Error(
+        `entry ${i + 1} must be name=token, a name of letters, digits, ".", "_" or "-" and a token of 16 or more characters`,
+      );
+    }
+    tokens.push({ name, token: new Secret(token) });
+  }
+  return tokens;
 }
 
 function parseRedisUrl(value: string): string {

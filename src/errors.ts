@@ -110,3 +110,14 @@ export class UploadEndedError extends Error {
     super(`token: the upload has already ended (${state})`);
   }
 }
+
+/** A caller went over one of its limits (concurrent uploads, bytes per upload). */
+export class LimitExceededError extends Error {
+  override name = "LimitExceededError";
+  constructor(
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+  }
+}

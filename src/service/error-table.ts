@@ -12,6 +12,7 @@ import {
   ChecksumMismatchError,
   HostNotAllowedError,
   InvalidFieldError,
+  LimitExceededError,
   NotSupportedError,
   ServiceSetupError,
   SpoolError,
@@ -145,6 +146,9 @@ export function toConnectError(err: unknown): ConnectError {
   if (err instanceof SpoolError) {
     const code = err.kind === "full" ? Code.ResourceExhausted : Code.Unavailable;
     return new ConnectError(`render.upload.async: ${err.message}`, code, undefined, undefined, err);
+  }
+  if (err instanceof LimitExceededError) {
+    return new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
   }
   if (err instanceof UnknownUploadError) {
     return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);

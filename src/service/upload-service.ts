@@ -15,6 +15,7 @@ import type { UploadMetrics } from "../telemetry/metrics.js";
 import type { ByteBudget } from "../upload/byte-budget.js";
 import type { ObjectStore } from "../upload/object-store.js";
 import { type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
+import type { CallerLimits } from "./caller.js";
 import { codeName, toConnectError } from "./error-table.js";
 import { ProgressTicker } from "./progress-ticker.js";
 import { renderToTarget } from "./render-to-target.js";
@@ -37,6 +38,8 @@ export interface UploadServiceDeps {
   readonly asyncUploads: AsyncUploads;
   /** Upload counters and durations. */
   readonly metrics?: UploadMetrics;
+  /** Per-caller limits: concurrent uploads, bytes per upload. */
+  readonly limits: CallerLimits;
   /** Makes upload tokens; a random UUID by default. */
   readonly newToken?: () => string;
 }
@@ -49,8 +52,11 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
       const started = performance.now();
       const log = deps.log.child({ token, rpc: "Upload", movie: req.render?.movie ?? "" });
       const track = tracker(deps.metrics, "Upload", req.render?.upload?.async === true, started);
+      let leave: (() => void) | undefined;
       try {
         const target = renderToTarget(req.render, deps.settings);
+        deps.limits.checkSize("data", req.data.byteLength);
+        leave = deps.limits.enter(ctx);
         const destination = req.render?.upload?.destination;
         if (req.render?.upload?.async && destination) {
           const { manifest } = await deps.asyncUploads.accept({
@@ -105,6 +111,8 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         const error = failure(err, ctx);
         track(codeName(error.code), 0);
         throw logFailure(log, error, req.data.byteLength, started);
+      } finally {
+        leave?.();
       }
     },
 
@@ -142,6 +150,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         return step.value;
       }
       let status: SyncStatus | undefined;
+      let leave: (() => void) | undefined;
       try {
         const iterator = requests[Symbol.asyncIterator]();
         const declared = await readHeader(iterator);
@@ -149,7 +158,12 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         log = log.child({ movie: render?.movie ?? "" });
         track = tracker(deps.metrics, "UploadStream", render?.upload?.async === true, started);
         const target = renderToTarget(render, deps.settings);
-        const { chunks, sha256 } = readChunks(iterator, declared);
+        if (declared.sizeBytes !== undefined) {
+          deps.limits.checkSize("header.size_bytes", declared.sizeBytes);
+        }
+        leave = deps.limits.enter(ctx);
+        const { chunks: unbounded, sha256 } = readChunks(iterator, declared);
+        const chunks = deps.limits.bounded(unbounded);
         const totalBytes =
           declared.sizeBytes === undefined ? undefined : BigInt(declared.sizeBytes);
         const destination = render?.upload?.destination;
@@ -240,6 +254,8 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         });
         (track ?? tracker(deps.metrics, "UploadStream", false, started))(codeName(error.code), 0);
         throw logFailure(log, error, received, started);
+      } finally {
+        leave?.();
       }
     },
 
