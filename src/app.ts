@@ -10,6 +10,7 @@ import type { Config } from "./config.js";
 import type { Logger } from "./logger.js";
 import type { HealthState } from "./ops/health.js";
 import { createHealthState, createRoutes } from "./routes.js";
+import { MultipartJournal, startOrphanSweeper } from "./s3/multipart-journal.js";
 import { type S3CallObserver, S3ClientFactory } from "./s3/s3-client-factory.js";
 import { createS3ObjectStore } from "./s3/s3-object-store.js";
 import { createServer, type RenderUploadServer } from "./server.js";
@@ -50,11 +51,21 @@ export async function createApp(
 ): Promise<App> {
   const { shutdownSignal, s3Observer } = options;
   const clients = new S3ClientFactory(config.s3, s3Observer);
-  const store = createS3ObjectStore(clients, (uploadId, err) =>
-    log.error(
-      { uploadId, error: err instanceof Error ? err.name : "Unknown" },
-      "AbortMultipartUpload failed: the upload's parts remain until aborted",
-    ),
+  const journal = await MultipartJournal.open(config.upload.journalDir);
+  const store = createS3ObjectStore(
+    clients,
+    (uploadId, err) =>
+      log.error(
+        { uploadId, error: err instanceof Error ? err.name : "Unknown" },
+        "AbortMultipartUpload failed: the orphan sweeper will retry it",
+      ),
+    journal,
+  );
+  const stopSweeper = startOrphanSweeper(
+    journal,
+    clients,
+    { maxAgeMs: config.upload.orphanMaxAgeMs, intervalMs: config.upload.orphanSweepIntervalMs },
+    log,
   );
   const { async } = config;
   const statuses: StatusStore =
@@ -111,6 +122,7 @@ export async function createApp(
     server,
     health,
     async dispose() {
+      stopSweeper();
       await asyncUploads.close();
       await statuses.close();
       clients.destroy();

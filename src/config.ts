@@ -69,6 +69,12 @@ export interface UploadConfig {
   readonly partConcurrency: number;
   /** In-flight byte budget across all uploads: every buffered byte counts. */
   readonly bufferBytes: number;
+  /** Where the multipart journal lives (the orphan sweeper's record). */
+  readonly journalDir: string;
+  /** A journaled multipart upload older than this, not in flight, is an orphan, in milliseconds. */
+  readonly orphanMaxAgeMs: number;
+  /** How often the orphan sweeper runs, in milliseconds (and once at start-up). */
+  readonly orphanSweepIntervalMs: number;
 }
 
 /** Settings of asynchronous uploads and upload statuses. */
@@ -202,6 +208,9 @@ export function loadConfig(env: Env = process.env): Config {
       partBytes: read.integer("UPLOAD_PART_BYTES", 8 * MiB, 5 * MiB, 5 * 1024 * MiB),
       partConcurrency: read.integer("UPLOAD_PART_CONCURRENCY", 4, 1, 64),
       bufferBytes: read.integer("UPLOAD_BUFFER_BYTES", 64 * MiB, 16 * MiB, 2 ** 40),
+      journalDir: read.string("JOURNAL_DIR", "var/multipart"),
+      orphanMaxAgeMs: read.integer("ORPHAN_MAX_AGE_MS", 3_600_000, 0, 2 ** 40),
+      orphanSweepIntervalMs: read.integer("ORPHAN_SWEEP_INTERVAL_MS", 600_000, 100, 2 ** 31 - 1),
     },
     async: {
       spoolDir: read.string("SPOOL_DIR", "var/spool"),

@@ -36,11 +36,21 @@ export async function abortMultipartUpload(
   );
 }
 
+/**
+ * Keeps a durable record of the multipart uploads in progress (the
+ * journal), so that ones a crash leaves open can be found and aborted.
+ */
+export interface MultipartRecorder {
+  add(target: UploadTarget, uploadId: string): Promise<void>;
+  remove(uploadId: string): Promise<void>;
+}
+
 export async function startMultipartUpload(
   client: S3Client,
   target: UploadTarget,
   signal: AbortSignal,
   onAbortFailure: AbortFailureReporter,
+  recorder?: MultipartRecorder,
 ): Promise<MultipartUpload> {
   const created = await client.send(new CreateMultipartUploadCommand(objectRequest(target)), {
     abortSignal: signal,
@@ -51,6 +61,15 @@ export async function startMultipartUpload(
   }
   const ids = { Bucket: target.bucket, Key: target.key, UploadId: uploadId };
   const parts = new Map<number, { etag: string; bytes: number }>();
+  try {
+    // Recorded before any part is sent, so a crash from here on leaves a trace.
+    await recorder?.add(target, uploadId);
+  } catch (err) {
+    await abortMultipartUpload(client, target, uploadId).catch((e: unknown) =>
+      onAbortFailure(uploadId, e),
+    );
+    throw err;
+  }
 
   return {
     uploadId,
@@ -96,6 +115,7 @@ export async function startMultipartUpload(
         etag = head.ETag ?? "";
         versionId = versionId || (head.VersionId ?? "");
       }
+      await recorder?.remove(uploadId);
       const stored: StoredObject = { etag, versionId, sizeBytes };
       return stored;
     },
@@ -103,7 +123,9 @@ export async function startMultipartUpload(
     async abort() {
       try {
         await abortMultipartUpload(client, target, uploadId);
+        await recorder?.remove(uploadId);
       } catch (err) {
+        // The record stays, so the orphan sweeper retries the abort later.
         onAbortFailure(uploadId, err);
       }
     },

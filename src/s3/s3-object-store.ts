@@ -3,6 +3,7 @@ import type { ObjectStore } from "../upload/object-store.js";
 import {
   type AbortFailureReporter,
   abortMultipartUpload,
+  type MultipartRecorder,
   startMultipartUpload,
 } from "./multipart-upload.js";
 import { putObject } from "./put-object.js";
@@ -11,13 +12,20 @@ import type { S3ClientFactory } from "./s3-client-factory.js";
 export function createS3ObjectStore(
   clients: S3ClientFactory,
   onAbortFailure: AbortFailureReporter,
+  recorder?: MultipartRecorder,
 ): ObjectStore {
   return {
     put(target, body, signal) {
       return putObject(clients.clientFor(target), target, body, signal);
     },
     startMultipart(target, signal) {
-      return startMultipartUpload(clients.clientFor(target), target, signal, onAbortFailure);
+      return startMultipartUpload(
+        clients.clientFor(target),
+        target,
+        signal,
+        onAbortFailure,
+        recorder,
+      );
     },
     abortMultipart(target, uploadId) {
       return abortMultipartUpload(clients.clientFor(target), target, uploadId);

@@ -42,6 +42,7 @@ describe("async uploads across a crash", () => {
       PORT: "0",
       SPOOL_DIR: join(varDir, "spool"),
       STATUS_DIR: join(varDir, "status"),
+      JOURNAL_DIR: join(varDir, "multipart"),
       S3_ALLOWED_HOSTS: `http://${proxy.host}`,
       UPLOAD_PART_BYTES: String(5 * MiB),
     };

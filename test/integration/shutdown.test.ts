@@ -82,6 +82,7 @@ describe("shutdown", () => {
     PORT: "0",
     SPOOL_DIR: join(varDir, "spool"),
     STATUS_DIR: join(varDir, "status"),
+    JOURNAL_DIR: join(varDir, "multipart"),
     S3_ALLOWED_HOSTS: `http://${proxy.host}`,
     UPLOAD_PART_BYTES: String(5 * MiB),
     SHUTDOWN_GRACE_MS: String(grace),

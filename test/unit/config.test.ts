@@ -39,6 +39,9 @@ describe("loadConfig: defaults", () => {
       partBytes: 8 * 1024 * 1024,
       partConcurrency: 4,
       bufferBytes: 64 * 1024 * 1024,
+      journalDir: "var/multipart",
+      orphanMaxAgeMs: 3_600_000,
+      orphanSweepIntervalMs: 600_000,
     });
     assert.equal(config.async.spoolDir, "var/spool");
     assert.equal(config.async.statusRedisUrl, undefined);
@@ -131,6 +134,9 @@ describe("loadConfig: values", () => {
       partBytes: 16 * 1024 * 1024,
       partConcurrency: 8,
       bufferBytes: 64 * 1024 * 1024,
+      journalDir: "var/multipart",
+      orphanMaxAgeMs: 3_600_000,
+      orphanSweepIntervalMs: 600_000,
     });
   });
 

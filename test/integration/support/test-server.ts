@@ -38,6 +38,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const config = loadConfig({
     SPOOL_DIR: join(varDir, "spool"),
     STATUS_DIR: join(varDir, "status"),
+    JOURNAL_DIR: join(varDir, "multipart"),
     HOST: "127.0.0.1",
     PORT: "0",
     LOG_LEVEL: "debug",

@@ -1,0 +1,108 @@
+/**
+ * The orphan sweeper: the service is SIGKILLed with a multipart upload open
+ * in S3; at its next start the sweeper aborts that upload, found in its
+ * journal, and leaves another client's open upload in the same bucket alone.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { CreateMultipartUploadCommand } from "@aws-sdk/client-s3";
+import { connectClient, destination, renderTo } from "./support/clients.js";
+import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
+import {
+  createBucket,
+  directClient,
+  openMultipartUploads,
+  removeBucket,
+  s3Endpoint,
+} from "./support/s3-fixture.js";
+import { listening, run } from "./support/service-process.js";
+import { chunksOf, collect, MiB, requestsOf } from "./support/stream-data.js";
+
+async function waitUntil(done: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > until) assert.fail("timed out waiting");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("orphan sweeper", () => {
+  let proxy: FaultProxy;
+  let bucket: string;
+  let varDir: string;
+  before(async () => {
+    proxy = await startFaultProxy(s3Endpoint);
+    bucket = await createBucket("ru-orphans");
+    varDir = await mkdtemp(join(tmpdir(), "render-upload-orphans-"));
+  });
+  after(async () => {
+    proxy.gate = undefined;
+    await removeBucket(bucket);
+    await proxy.close();
+    await rm(varDir, { recursive: true, force: true });
+  });
+
+  it("aborts the uploads a killed service left open, and only those", async () => {
+    const env = {
+      HOST: "127.0.0.1",
+      PORT: "0",
+      SPOOL_DIR: join(varDir, "spool"),
+      STATUS_DIR: join(varDir, "status"),
+      JOURNAL_DIR: join(varDir, "multipart"),
+      S3_ALLOWED_HOSTS: `http://${proxy.host}`,
+      UPLOAD_PART_BYTES: String(5 * MiB),
+      ORPHAN_MAX_AGE_MS: "500",
+    };
+    // Another client's upload in the same bucket, which the sweeper must not touch.
+    await directClient().send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: "theirs/upload.bin" }),
+    );
+
+    let release: () => void = () => {};
+    const stalled = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    proxy.gate = ({ method, url }) =>
+      method === "PUT" && url.searchParams.has("partNumber") ? stalled : Promise.resolve();
+    const first = run(env);
+    try {
+      const port = await listening(first);
+      void collect(
+        connectClient(`http://127.0.0.1:${port}`).uploadStream(
+          requestsOf({
+            render: renderTo(destination(bucket, "ours/killed.bin", { s3host: proxy.host })),
+            chunks: chunksOf(23 * MiB),
+          }),
+        ),
+      ).catch(() => {});
+      await waitUntil(async () => (await openMultipartUploads(bucket, "ours/")) === 1);
+      assert.equal((await readdir(join(varDir, "multipart"))).length, 1, "the upload is journaled");
+    } finally {
+      first.child.kill("SIGKILL");
+      await first.exited;
+      release();
+      proxy.gate = undefined;
+    }
+    assert.equal(await openMultipartUploads(bucket, "ours/"), 1, "the kill left an orphan");
+
+    await new Promise((r) => setTimeout(r, 600)); // older than ORPHAN_MAX_AGE_MS
+    const second = run(env);
+    try {
+      await listening(second);
+      await waitUntil(async () => (await openMultipartUploads(bucket, "ours/")) === 0);
+      assert.equal(
+        await openMultipartUploads(bucket, "theirs/"),
+        1,
+        "another client's upload is untouched",
+      );
+      assert.deepEqual(await readdir(join(varDir, "multipart")), [], "the journal entry is gone");
+      assert.match(second.output(), /aborted an orphaned multipart upload/);
+    } finally {
+      second.child.kill("SIGTERM");
+      assert.equal(await second.exited, 0);
+    }
+  });
+});

@@ -1,0 +1,260 @@
+/**
+ * The machinery of the bad-input table (test/integration/bad-input.test.ts):
+ * what one row says, and how a row is sent through the real server with a
+ * real client: connect-node over gRPC (unary Upload or UploadStream), or
+ * @grpc/grpc-js with hand-made protobuf bytes for wire-level oddities
+ * (or with the .proto loaded at run time, as a polyglot caller sends).
+ */
+import { create, toBinary, toJson } from "@bufbuild/protobuf";
+import { type Client, type Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import {
+  type RenderRequest,
+  RenderRequestSchema,
+  type S3Destination,
+  UploadRequestSchema,
+  type UploadService,
+  type UploadStreamRequest,
+  UploadStreamRequestSchema,
+} from "../../../src/gen/render/upload/v1/upload_pb.js";
+import { destination, type grpcJsClient, grpcJsUpload, renderTo } from "./clients.js";
+import { collect } from "./stream-data.js";
+
+/** Destination fields a row sets on top of the owner's keys, the bucket and the key. */
+export type DestinationFields = Partial<Omit<S3Destination, "$typeName">>;
+
+/** How a row reaches the service. */
+export type Via = "unary" | "stream" | "grpc-js";
+
+/** What a grpc-js row sends. */
+export type Wire =
+  /** Hand-made protobuf messages, one per frame, to Upload (exactly one) or UploadStream. */
+  | {
+      readonly rpc: "Upload" | "UploadStream";
+      readonly frames: (render: RenderRequest) => Uint8Array[];
+    }
+  /** Upload through the proto-loader client, with the seed's snake_case field names. */
+  | { readonly rpc: "proto-loader" };
+
+/** One bad input and what it must cause. */
+export interface BadInputCase {
+  readonly name: string;
+  readonly via: Via;
+  /** The exact gRPC code. */
+  readonly code: Code;
+  /** What the message must match: it names the field at fault. */
+  readonly field: RegExp;
+  /** The key the request would have written in the test bucket. */
+  readonly key: string;
+  /** Destination fields, on top of destination(bucket, key) with the owner's keys. */
+  readonly dest?: DestinationFields;
+  /** The render request as sent, from the one built for the destination. */
+  readonly render?: (render: RenderRequest) => RenderRequest | undefined;
+  /** Sets upload.async. */
+  readonly async?: boolean;
+  /** unary: the body; 8 bytes by default. */
+  readonly data?: Uint8Array;
+  /** stream: the header's declared size and checksum. */
+  readonly header?: { readonly sizeBytes?: bigint; readonly sha256?: string };
+  /** stream: the request stream, from the header; [header, one 8-byte chunk] by default. */
+  readonly messages?: (header: UploadStreamRequest) => Iterable<UploadStreamRequest>;
+  /** grpc-js: what goes on the wire. */
+  readonly wire?: Wire;
+  /** A secret the request carries besides the owner's, which must never show either. */
+  readonly secret?: string;
+  /** The service is expected to talk to S3 (and be refused, or abort what it began). */
+  readonly reachesS3?: boolean;
+}
+
+/** What a failed call answered. */
+export interface Answer {
+  readonly code: Code;
+  readonly message: string;
+}
+
+/** What sending needs. */
+export interface SendContext {
+  readonly bucket: string;
+  readonly port: number;
+  readonly connect: Client<typeof UploadService>;
+  readonly grpcJs: ReturnType<typeof grpcJsClient>;
+}
+
+/** The render request a row sends (undefined when the row leaves it out). */
+export function renderOf(row: BadInputCase, bucket: string): RenderRequest | undefined {
+  const render = renderTo(destination(bucket, row.key, row.dest ?? {}));
+  if (row.async && render.upload) render.upload.async = true;
+  return row.render ? row.render(render) : render;
+}
+
+/** Sends row; resolves with the error it got, and rejects if the call succeeded. */
+export async function send(row: BadInputCase, ctx: SendContext): Promise<Answer> {
+  const render = renderOf(row, ctx.bucket);
+  switch (row.via) {
+    case "unary": {
+      const req = create(UploadRequestSchema, { render, data: row.data ?? new Uint8Array(8) });
+      return connectFailure(ctx.connect.upload(req, { timeoutMs: 20_000 }));
+    }
+    case "stream": {
+      const header = headerMessage(render, row.header);
+      const messages = (row.messages ?? ((h) => [h, chunkMessage(8)]))(header);
+      return connectFailure(
+        collect(ctx.connect.uploadStream(asyncOf(messages), { timeoutMs: 20_000 })),
+      );
+    }
+    case "grpc-js": {
+      const wire = row.wire;
+      if (wire === undefined) throw new Error(`${row.name}: a grpc-js row needs wire`);
+      if (wire.rpc === "proto-loader") {
+        const plain = render === undefined ? undefined : plainRender(render);
+        const { err } = await grpcJsUpload(
+          ctx.grpcJs,
+          { render: plain, data: Buffer.from(row.data ?? new Uint8Array(8)) },
+          20_000,
+        );
+        if (err === null) throw new Error(`${row.name}: the call succeeded`);
+        return { code: err.code as number as Code, message: err.details };
+      }
+      if (render === undefined) throw new Error(`${row.name}: a wire row needs a render request`);
+      const frames = wire.frames(render);
+      return wire.rpc === "Upload" ? rawUnary(ctx.grpcJs, frames) : rawStream(ctx.grpcJs, frames);
+    }
+  }
+}
+
+async function connectFailure(call: Promise<unknown>): Promise<Answer> {
+  try {
+    await call;
+  } catch (err) {
+    const error = ConnectError.from(err);
+    return { code: error.code, message: error.rawMessage };
+  }
+  throw new Error("the call succeeded");
+}
+
+async function* asyncOf<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
+/** The render request as the seed's JSON, with its snake_case names, for proto-loader. */
+function plainRender(render: RenderRequest): unknown {
+  return toJson(RenderRequestSchema, render, { useProtoFieldName: true });
+}
+
+// Stream messages.
+
+export function headerMessage(
+  render: RenderRequest | undefined,
+  declared: BadInputCase["header"] = {},
+): UploadStreamRequest {
+  return create(UploadStreamRequestSchema, {
+    message: {
+      case: "header",
+      value: { render, sizeBytes: declared.sizeBytes, sha256: declared.sha256 ?? "" },
+    },
+  });
+}
+
+/** A chunk of n zero bytes, or of the bytes given. */
+export function chunkMessage(bytes: number | Uint8Array): UploadStreamRequest {
+  const value = typeof bytes === "number" ? new Uint8Array(bytes) : bytes;
+  return create(UploadStreamRequestSchema, { message: { case: "chunk", value } });
+}
+
+export function finishMessage(sha256 = ""): UploadStreamRequest {
+  return create(UploadStreamRequestSchema, { message: { case: "finish", value: { sha256 } } });
+}
+
+/** A message with none of header, chunk or finish set. */
+export function emptyMessage(): UploadStreamRequest {
+  return create(UploadStreamRequestSchema, {});
+}
+
+/** The wire form of a stream message. */
+export function streamBytes(message: UploadStreamRequest): Uint8Array {
+  return toBinary(UploadStreamRequestSchema, message);
+}
+
+// Protobuf wire format, by hand.
+
+function varint(value: bigint): number[] {
+  const out: number[] = [];
+  let v = value;
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return out;
+}
+
+/** Field number n as a length-delimited field (wire type 2) holding payload. */
+export function lengthDelimited(n: number, payload: Uint8Array | string): Uint8Array {
+  const bytes = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
+  return concat(
+    Uint8Array.from([...varint(BigInt((n << 3) | 2)), ...varint(BigInt(bytes.byteLength))]),
+    bytes,
+  );
+}
+
+/** Field number n as a varint field (wire type 0). */
+export function varintField(n: number, value: bigint): Uint8Array {
+  return Uint8Array.from([...varint(BigInt(n << 3)), ...varint(value)]);
+}
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  return Buffer.concat(parts);
+}
+
+// grpc-js with raw frames.
+
+const UPLOAD = "/render.upload.v1.UploadService/Upload";
+const UPLOAD_STREAM = "/render.upload.v1.UploadService/UploadStream";
+const identity = (b: Buffer): Buffer => b;
+
+function rawUnary(client: grpc.Client, frames: Uint8Array[]): Promise<Answer> {
+  const [frame] = frames;
+  if (frames.length !== 1 || frame === undefined) throw new Error("Upload takes one frame");
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      UPLOAD,
+      identity,
+      identity,
+      Buffer.from(frame),
+      new grpc.Metadata(),
+      { deadline: Date.now() + 20_000 },
+      (err) => {
+        if (err) resolve({ code: err.code as number as Code, message: err.details });
+        else reject(new Error("the call succeeded"));
+      },
+    );
+  });
+}
+
+function rawStream(client: grpc.Client, frames: Uint8Array[]): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const call = client.makeBidiStreamRequest(
+      UPLOAD_STREAM,
+      identity,
+      identity,
+      new grpc.Metadata(),
+      {
+        deadline: Date.now() + 20_000,
+      },
+    );
+    call.on("data", () => {});
+    call.on("error", () => {});
+    call.on("status", (status: grpc.StatusObject) => {
+      if (status.code === grpc.status.OK) reject(new Error("the call succeeded"));
+      else resolve({ code: status.code as number as Code, message: status.details });
+    });
+    for (const frame of frames) call.write(Buffer.from(frame));
+    call.end();
+  });
+}
+
+/** Polls done until it holds or timeoutMs passes. */
+export async function waitFor(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!done() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+}
