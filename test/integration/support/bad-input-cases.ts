@@ -64,18 +64,21 @@ export interface BadInputCase {
   readonly secret?: string;
   /** The service is expected to talk to S3 (and be refused, or abort what it began). */
   readonly reachesS3?: boolean;
+  /** A multipart upload begins before the failure, and must end aborted. */
+  readonly multipart?: boolean;
 }
 
 /** What a failed call answered. */
 export interface Answer {
   readonly code: Code;
   readonly message: string;
+  /** grpc-js: the message exactly as grpc-js reported it (see grpcJsAnswer). */
+  readonly grpcJsDetails?: string;
 }
 
 /** What sending needs. */
 export interface SendContext {
   readonly bucket: string;
-  readonly port: number;
   readonly connect: Client<typeof UploadService>;
   readonly grpcJs: ReturnType<typeof grpcJsClient>;
 }
@@ -113,7 +116,7 @@ export async function send(row: BadInputCase, ctx: SendContext): Promise<Answer>
           20_000,
         );
         if (err === null) throw new Error(`${row.name}: the call succeeded`);
-        return { code: err.code as number as Code, message: err.details };
+        return grpcJsAnswer(err.code, err.details);
       }
       if (render === undefined) throw new Error(`${row.name}: a wire row needs a render request`);
       const frames = wire.frames(render);
@@ -206,6 +209,20 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   return Buffer.concat(parts);
 }
 
+/**
+ * A grpc-js status as an Answer. connect-node writes grpc-message with
+ * encodeURIComponent, and grpc-js (1.14) reads it with decodeURI, which
+ * leaves the escapes of URI-reserved characters in place ("bucket%3A is
+ * required"). The message is compared once those are decoded too; the
+ * details grpc-js reported are kept, to check that they name the field.
+ */
+function grpcJsAnswer(code: grpc.status, details: string): Answer {
+  const message = details.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+  return { code: code as number as Code, message, grpcJsDetails: details };
+}
+
 // grpc-js with raw frames.
 
 const UPLOAD = "/render.upload.v1.UploadService/Upload";
@@ -224,7 +241,7 @@ function rawUnary(client: grpc.Client, frames: Uint8Array[]): Promise<Answer> {
       new grpc.Metadata(),
       { deadline: Date.now() + 20_000 },
       (err) => {
-        if (err) resolve({ code: err.code as number as Code, message: err.details });
+        if (err) resolve(grpcJsAnswer(err.code, err.details));
         else reject(new Error("the call succeeded"));
       },
     );
@@ -246,7 +263,7 @@ function rawStream(client: grpc.Client, frames: Uint8Array[]): Promise<Answer> {
     call.on("error", () => {});
     call.on("status", (status: grpc.StatusObject) => {
       if (status.code === grpc.status.OK) reject(new Error("the call succeeded"));
-      else resolve({ code: status.code as number as Code, message: status.details });
+      else resolve(grpcJsAnswer(status.code, status.details));
     });
     for (const frame of frames) call.write(Buffer.from(frame));
     call.end();
