@@ -55,13 +55,20 @@ export interface RenderUploadServer {
 }
 
 export function createServer(options: ServerOptions): RenderUploadServer {
-  const handler = connectNodeAdapter({
+  const connectHandler = connectNodeAdapter({
     routes: options.routes,
     readMaxBytes: options.readMaxBytes,
     interceptors: options.interceptors ?? [],
     ...(options.maxTimeoutMs > 0 ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   });
+  const handler = (
+    req: http.IncomingMessage | http2.Http2ServerRequest,
+    res: http.ServerResponse | http2.Http2ServerResponse,
+  ) => {
+    withSpecGrpcMessage(res);
+    connectHandler(req, res);
+  };
   const h2 = http2.createServer({ settings: { initialWindowSize: STREAM_WINDOW_BYTES } }, handler);
   const h1 = http.createServer(handler);
   const sockets = new Set<net.Socket>();
@@ -129,4 +136,51 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
   };
   socket.on("data", onData);
   socket.on("error", () => socket.destroy());
+}
+
+/**
+ * grpc-message as the gRPC spec encodes it. connect-node percent-encodes
+ * the message with encodeURIComponent, and @grpc/grpc-js decodes it with
+ * decodeURI, which leaves ":", ",", "#", "$", "&", "+" and others escaped,
+ * so grpc-js callers would read "bucket%3A is required". The spec encodes
+ * only bytes outside printable ASCII, and "%": every decoder reads that.
+ */
+export function specGrpcMessage(value: string): string {
+  let text: string;
+  try {
+    text = decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+type Headers = Record<string, string | string[] | number | undefined>;
+
+function respec(headers: unknown): void {
+  if (headers === null || typeof headers !== "object") return;
+  const h = headers as Headers;
+  const message = h["grpc-message"];
+  if (typeof message === "string") h["grpc-message"] = specGrpcMessage(message);
+}
+
+/** Rewrites grpc-message in the response's headers (trailers-only) and trailers. */
+function withSpecGrpcMessage(res: http.ServerResponse | http2.Http2ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => unknown;
+  const addTrailers = res.addTrailers.bind(res) as (trailers: unknown) => void;
+  (res as { writeHead: (...args: unknown[]) => unknown }).writeHead = (...args: unknown[]) => {
+    for (const arg of args) respec(arg);
+    return writeHead(...args);
+  };
+  (res as { addTrailers: (trailers: unknown) => void }).addTrailers = (trailers: unknown) => {
+    respec(trailers);
+    addTrailers(trailers);
+  };
 }

@@ -143,7 +143,12 @@ describe("protocols on one port", () => {
         render: { upload: { destination: { bucket: "Bad_Bucket", filename: "x" } } },
       });
       assert.equal(err?.code, 3); // INVALID_ARGUMENT
-      assert.match(err?.details ?? "", /render\.upload\.destination\.bucket/);
+      // Exactly as written: grpc-message is encoded as the gRPC spec says,
+      // so grpc-js (which decodes with decodeURI) shows no stray escapes.
+      assert.equal(
+        err?.details,
+        "render.upload.destination.bucket: may contain only lower-case letters, digits, dots (.) and hyphens (-)",
+      );
     } finally {
       client.close();
     }

@@ -335,7 +335,8 @@ export type UploadStreamRequest = Message<"render.upload.v1.UploadStreamRequest"
     case: "header";
   } | {
     /**
-     * chunk is the next piece of the file: 1 byte to 1 MiB (1,048,576 bytes).
+     * chunk is the next piece of the file: at most 1 MiB (1,048,576 bytes);
+     * larger is INVALID_ARGUMENT. An empty chunk is ignored.
      *
      * @generated from field: bytes chunk = 2;
      */
