@@ -23,6 +23,7 @@ import {
 import { objectSha256, waitForStatus } from "./support/status.js";
 import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 import { startServer, type TestServer } from "./support/test-server.js";
+import { waitUntil } from "./support/wait-until.js";
 
 describe("async uploads", () => {
   let server: TestServer;
@@ -265,12 +266,4 @@ describe("async uploads", () => {
 
 function sha256OfBytes(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
-}
-
-async function waitUntil(done: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > until) assert.fail("timed out waiting");
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -20,14 +20,7 @@ import {
 } from "./support/s3-fixture.js";
 import { listening, run } from "./support/service-process.js";
 import { chunksOf, collect, MiB, requestsOf } from "./support/stream-data.js";
-
-async function waitUntil(done: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > until) assert.fail("timed out waiting");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { waitUntil } from "./support/wait-until.js";
 
 describe("orphan sweeper", () => {
   let proxy: FaultProxy;

@@ -32,6 +32,7 @@ import {
 import { listening, root, run } from "./support/service-process.js";
 import { objectSha256 } from "./support/status.js";
 import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
+import { waitUntil } from "./support/wait-until.js";
 
 /** A grpc-js Health client from the vendored proto. */
 function healthClient(port: number): grpc.Client & {
@@ -48,17 +49,6 @@ function healthClient(port: number): grpc.Client & {
     `127.0.0.1:${port}`,
     grpc.credentials.createInsecure(),
   ) as unknown as ReturnType<typeof healthClient>;
-}
-
-async function waitUntil(
-  done: () => Promise<boolean> | boolean,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > until) assert.fail("timed out waiting");
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe("shutdown", () => {
