@@ -27,7 +27,7 @@ import {
   type UploadTarget,
 } from "../s3/destination.js";
 import type { StatusStore } from "../status/status-store.js";
-import type { UploadStatusRecord } from "../status/upload-status.js";
+import { newStatus, type UploadStatusRecord } from "../status/upload-status.js";
 import type { UploadMetrics } from "../telemetry/metrics.js";
 import type { ByteBudget } from "../upload/byte-budget.js";
 import type { ObjectStore } from "../upload/object-store.js";
@@ -148,21 +148,7 @@ export class AsyncUploads {
         createTime: now,
       }),
     );
-    const status: UploadStatusRecord = {
-      token: input.token,
-      state: "QUEUED",
-      async: true,
-      url: input.target.url,
-      committedBytes: 0,
-      totalBytes: manifest.sizeBytes,
-      etag: "",
-      attempts: 0,
-      errorCode: "",
-      errorMessage: "",
-      createTime: now,
-      updateTime: Date.now(),
-      cancelRequested: false,
-    };
+    const status = queuedStatus(manifest, input.target.url);
     try {
       await this.#o.statuses.put(status);
     } catch {
@@ -238,7 +224,7 @@ export class AsyncUploads {
       if (r.cancelRequested) job.stop.abort(new Stopped("cancel"));
     });
     try {
-      let status = (await this.#o.statuses.get(token)) ?? this.#initialStatus(job.manifest);
+      let status = (await this.#o.statuses.get(token)) ?? queuedStatus(job.manifest, "");
       if (status.cancelRequested) job.stop.abort(new Stopped("cancel"));
       for (let attempt = status.attempts + 1; ; attempt++) {
         await this.#abortLeftover(job, log);
@@ -377,24 +363,6 @@ export class AsyncUploads {
     job.manifest = await this.#o.spool.recordMultipart(job.manifest, undefined);
   }
 
-  #initialStatus(manifest: SpoolManifest): UploadStatusRecord {
-    return {
-      token: manifest.token,
-      state: "QUEUED",
-      async: true,
-      url: "",
-      committedBytes: 0,
-      totalBytes: manifest.sizeBytes,
-      etag: "",
-      attempts: 0,
-      errorCode: "",
-      errorMessage: "",
-      createTime: manifest.createTime,
-      updateTime: Date.now(),
-      cancelRequested: false,
-    };
-  }
-
   async #put(
     record: UploadStatusRecord,
     change: Partial<UploadStatusRecord>,
@@ -423,4 +391,16 @@ function plainDestination(d: DestinationInput): DestinationInput {
     cachecontrol: d.cachecontrol,
     metadata: { ...d.metadata },
   };
+}
+
+/** The status of an accepted async upload that has not started. */
+function queuedStatus(manifest: SpoolManifest, url: string): UploadStatusRecord {
+  return newStatus({
+    token: manifest.token,
+    state: "QUEUED",
+    async: true,
+    url,
+    totalBytes: manifest.sizeBytes,
+    createTime: manifest.createTime,
+  });
 }

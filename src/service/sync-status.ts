@@ -5,7 +5,7 @@
  */
 import type { Logger } from "../logger.js";
 import type { StatusStore } from "../status/status-store.js";
-import type { UploadStatusRecord } from "../status/upload-status.js";
+import { newStatus, type UploadStatusRecord } from "../status/upload-status.js";
 
 export interface SyncStatus {
   update(change: Partial<UploadStatusRecord>): void;
@@ -18,22 +18,15 @@ export function recordSyncUpload(
   url: string,
   totalBytes: number | undefined,
 ): SyncStatus {
-  const now = Date.now();
-  let record: UploadStatusRecord = {
+  let record = newStatus({
     token,
     state: "UPLOADING",
     async: false,
     url,
-    committedBytes: 0,
     totalBytes,
-    etag: "",
     attempts: 1,
-    errorCode: "",
-    errorMessage: "",
-    createTime: now,
-    updateTime: now,
-    cancelRequested: false,
-  };
+    createTime: Date.now(),
+  });
   let chain = Promise.resolve();
   const write = () => {
     const snapshot = record;

@@ -53,6 +53,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
       const log = deps.log.child({ token, rpc: "Upload", movie: req.render?.movie ?? "" });
       const track = tracker(deps.metrics, "Upload", req.render?.upload?.async === true, started);
       let leave: (() => void) | undefined;
+      let status: SyncStatus | undefined;
       try {
         const target = renderToTarget(req.render, deps.settings);
         deps.limits.checkSize("data", req.data.byteLength);
@@ -80,35 +81,26 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
             state: UploadState.QUEUED,
           };
         }
-        const status = recordSyncUpload(deps.statuses, log, token, target.url, req.data.byteLength);
-        try {
-          const stored = await deps.store.put(target, req.data, ctx.signal);
-          status.update({
-            state: "SUCCEEDED",
-            committedBytes: stored.sizeBytes,
-            etag: stored.etag,
-          });
-          logStored(log, target, stored.sizeBytes, 0, started);
-          track("OK", stored.sizeBytes);
-          return {
-            token,
-            upload: target.url,
-            sizeBytes: BigInt(stored.sizeBytes),
-            etag: stored.etag,
-            versionId: stored.versionId,
-            state: UploadState.SUCCEEDED,
-          };
-        } catch (err) {
-          const error = failure(err, ctx);
-          status.update({
-            state: "FAILED",
-            errorCode: codeName(error.code),
-            errorMessage: error.rawMessage,
-          });
-          throw error;
-        }
+        status = recordSyncUpload(deps.statuses, log, token, target.url, req.data.byteLength);
+        const stored = await deps.store.put(target, req.data, ctx.signal);
+        status.update({ state: "SUCCEEDED", committedBytes: stored.sizeBytes, etag: stored.etag });
+        logStored(log, target, stored.sizeBytes, 0, started);
+        track("OK", stored.sizeBytes);
+        return {
+          token,
+          upload: target.url,
+          sizeBytes: BigInt(stored.sizeBytes),
+          etag: stored.etag,
+          versionId: stored.versionId,
+          state: UploadState.SUCCEEDED,
+        };
       } catch (err) {
         const error = failure(err, ctx);
+        status?.update({
+          state: "FAILED",
+          errorCode: codeName(error.code),
+          errorMessage: error.rawMessage,
+        });
         track(codeName(error.code), 0);
         throw logFailure(log, error, req.data.byteLength, started);
       } finally {

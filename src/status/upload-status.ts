@@ -39,3 +39,23 @@ export interface UploadStatusRecord {
 export function isTerminal(record: UploadStatusRecord): boolean {
   return TERMINAL_STATES.has(record.state);
 }
+
+/** A new upload's first status: nothing committed, no failure, updated now. */
+export function newStatus(
+  init: Pick<
+    UploadStatusRecord,
+    "token" | "state" | "async" | "url" | "totalBytes" | "createTime"
+  > &
+    Partial<UploadStatusRecord>,
+): UploadStatusRecord {
+  return {
+    committedBytes: 0,
+    etag: "",
+    attempts: 0,
+    errorCode: "",
+    errorMessage: "",
+    updateTime: Date.now(),
+    cancelRequested: false,
+    ...init,
+  };
+}

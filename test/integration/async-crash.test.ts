@@ -46,12 +46,7 @@ describe("async uploads across a crash", () => {
       S3_ALLOWED_HOSTS: `http://${proxy.host}`,
       UPLOAD_PART_BYTES: String(5 * MiB),
     };
-    let release: () => void = () => {};
-    const stalled = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    proxy.gate = ({ method, url }) =>
-      method === "PUT" && url.searchParams.has("partNumber") ? stalled : Promise.resolve();
+    const release = proxy.hold();
 
     const size = 23 * MiB;
     const first = run(env);
@@ -81,7 +76,6 @@ describe("async uploads across a crash", () => {
     ]);
 
     release();
-    proxy.gate = undefined;
     const second = run(env);
     try {
       const port = await listening(second);

@@ -171,12 +171,7 @@ describe("async uploads", () => {
   });
 
   it("CancelUpload aborts the multipart upload and frees the spool", async () => {
-    let release: () => void = () => {};
-    const stalled = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    proxy.gate = ({ method, url }) =>
-      method === "PUT" && url.searchParams.has("partNumber") ? stalled : Promise.resolve();
+    const release = proxy.hold();
     try {
       const render = renderTo(destination(bucket, "async/cancel.bin", { s3host: proxy.host }));
       if (render.upload) render.upload.async = true;
@@ -199,16 +194,11 @@ describe("async uploads", () => {
       assert.equal(again.code, Code.FailedPrecondition);
     } finally {
       release();
-      proxy.gate = undefined;
     }
   });
 
   it("over the pending cap or the spool cap: RESOURCE_EXHAUSTED before anything is accepted", async () => {
-    let release: () => void = () => {};
-    const stalled = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    proxy.gate = ({ method }) => (method === "PUT" ? stalled : Promise.resolve());
+    const release = proxy.hold("puts");
     try {
       const tokens: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -243,7 +233,6 @@ describe("async uploads", () => {
       assert.deepEqual(await spoolFiles(), []);
     } finally {
       release();
-      proxy.gate = undefined;
     }
   });
 

@@ -40,12 +40,7 @@ describe("the in-flight byte budget", () => {
   });
 
   it("holds the sender back while S3 is stalled, then completes intact", async () => {
-    let release: () => void = () => {};
-    const stalled = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    proxy.gate = ({ method, url }) =>
-      method === "PUT" && url.searchParams.has("partNumber") ? stalled : Promise.resolve();
+    const release = proxy.hold();
     const size = 100 * MiB;
     let pulled = 0;
     async function* counted() {
@@ -84,7 +79,6 @@ describe("the in-flight byte budget", () => {
       assert.equal(await openMultipartUploads(bucket), 0);
     } finally {
       release();
-      proxy.gate = undefined;
     }
   });
 });

@@ -80,12 +80,7 @@ describe("shutdown", () => {
 
   /** Starts a stalled multipart upload on a fresh service; resolves once its parts hang. */
   async function stalledUpload(key: string, grace: number) {
-    let release: () => void = () => {};
-    const stalled = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    proxy.gate = ({ method, url }) =>
-      method === "PUT" && url.searchParams.has("partNumber") ? stalled : Promise.resolve();
+    const release = proxy.hold();
     const service = run(env(grace));
     const port = await listening(service);
     const size = 23 * MiB;

@@ -23,6 +23,11 @@ export interface FaultProxy {
   rule: FaultRule;
   /** Holds a request (unread) until the promise it returns settles. */
   gate: ((request: { method: string; url: URL }) => Promise<void>) | undefined;
+  /**
+   * Holds every UploadPart ("parts") or every PUT ("puts") unread until the
+   * returned release is called, which also lifts the gate.
+   */
+  hold(which?: "parts" | "puts"): () => void;
   /** Requests answered with an injected error so far. */
   readonly injected: string[];
   close(): Promise<void>;
@@ -89,6 +94,20 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
     },
     set gate(gate) {
       proxy.gate = gate;
+    },
+    hold(which = "parts") {
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      proxy.gate = ({ method, url }) =>
+        method === "PUT" && (which === "puts" || url.searchParams.has("partNumber"))
+          ? held
+          : Promise.resolve();
+      return () => {
+        release();
+        proxy.gate = undefined;
+      };
     },
     injected,
     close: () =>
