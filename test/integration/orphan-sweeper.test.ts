@@ -54,12 +54,7 @@ describe("orphan sweeper", () => {
       new CreateMultipartUploadCommand({ Bucket: bucket, Key: "theirs/upload.bin" }),
     );
 
-    let release: () => void = () => {};
-    const stalled = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    proxy.gate = ({ method, url }) =>
-      method === "PUT" && url.searchParams.has("partNumber") ? stalled : Promise.resolve();
+    const release = proxy.hold();
     const first = run(env);
     try {
       const port = await listening(first);
@@ -72,12 +67,12 @@ describe("orphan sweeper", () => {
         ),
       ).catch(() => {});
       await waitUntil(async () => (await openMultipartUploads(bucket, "ours/")) === 1);
-      assert.equal((await readdir(join(varDir, "multipart"))).length, 1, "the upload is journaled");
+      // The journal entry is written right after CreateMultipartUpload answers.
+      await waitUntil(async () => (await readdir(join(varDir, "multipart"))).length === 1);
     } finally {
       first.child.kill("SIGKILL");
       await first.exited;
       release();
-      proxy.gate = undefined;
     }
     assert.equal(await openMultipartUploads(bucket, "ours/"), 1, "the kill left an orphan");
 
