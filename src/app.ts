@@ -63,8 +63,12 @@ export async function createApp(
   );
   const stopSweeper = startOrphanSweeper(
     journal,
-    clients,
-    { maxAgeMs: config.upload.orphanMaxAgeMs, intervalMs: config.upload.orphanSweepIntervalMs },
+    (target, uploadId) => store.abortMultipart(target, uploadId),
+    {
+      maxAgeMs: config.upload.orphanMaxAgeMs,
+      intervalMs: config.upload.orphanSweepIntervalMs,
+      abortRetryMs: config.upload.orphanAbortRetryMs,
+    },
     log,
   );
   const { async } = config;

@@ -75,6 +75,8 @@ export interface UploadConfig {
   readonly orphanMaxAgeMs: number;
   /** How often the orphan sweeper runs, in milliseconds (and once at start-up). */
   readonly orphanSweepIntervalMs: number;
+  /** First retry of a failed AbortMultipartUpload, in milliseconds; doubles up to the sweep interval. */
+  readonly orphanAbortRetryMs: number;
 }
 
 /** Settings of asynchronous uploads and upload statuses. */
@@ -211,6 +213,7 @@ export function loadConfig(env: Env = process.env): Config {
       journalDir: read.string("JOURNAL_DIR", "var/multipart"),
       orphanMaxAgeMs: read.integer("ORPHAN_MAX_AGE_MS", 3_600_000, 0, 2 ** 40),
       orphanSweepIntervalMs: read.integer("ORPHAN_SWEEP_INTERVAL_MS", 600_000, 100, 2 ** 31 - 1),
+      orphanAbortRetryMs: read.integer("ORPHAN_ABORT_RETRY_MS", 2_000, 100, 2 ** 31 - 1),
     },
     async: {
       spoolDir: read.string("SPOOL_DIR", "var/spool"),

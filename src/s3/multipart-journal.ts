@@ -10,6 +10,11 @@
  * journaled upload older than the configured age that is not in flight in
  * this process, and so never touches uploads it did not create.
  *
+ * An abort that fails (the store is down when the upload fails) leaves its
+ * entry too. It is then abandoned: no longer in flight, and retried soon,
+ * whatever its age, with a backoff that doubles up to the sweep interval,
+ * until the store takes the abort.
+ *
  * An entry holds what the abort needs, the caller's secret included for
  * uploads signed with caller keys, so the directory is 0700, its files
  * 0600, and an entry lives only as long as its upload.
@@ -18,9 +23,10 @@ import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../logger.js";
 import type { UploadTarget } from "./destination.js";
-import { abortMultipartUpload } from "./multipart-upload.js";
-import type { S3ClientFactory } from "./s3-client-factory.js";
 import { Secret } from "./secret.js";
+
+/** Sends one AbortMultipartUpload. */
+export type AbortMultipart = (target: UploadTarget, uploadId: string) => Promise<void>;
 
 /** What a journal entry records. */
 interface JournalEntry {
@@ -37,10 +43,19 @@ interface JournalEntry {
 
 /** A file name for an upload id (ids are opaque and may hold any character). */
 const fileOf = (uploadId: string) => `${Buffer.from(uploadId).toString("base64url")}.json`;
+/** The upload id a journal file (or its temporary file) is named after. */
+const uploadIdOf = (name: string) =>
+  Buffer.from(name.slice(0, name.indexOf(".")), "base64url").toString();
 
 export class MultipartJournal {
   readonly #dir: string;
   readonly #inFlight = new Set<string>();
+  /** Uploads whose abort failed in this process: retried whatever their age. */
+  readonly #abandoned = new Set<string>();
+  /** Sweeps run one at a time, so no entry is aborted twice at once. */
+  #sweeping: Promise<unknown> = Promise.resolve();
+  /** Told when an upload is abandoned (the sweeper schedules a retry). */
+  onAbandon: (() => void) | undefined;
 
   private constructor(dir: string) {
     this.#dir = dir;
@@ -86,19 +101,56 @@ export class MultipartJournal {
   /** Forgets an upload that was completed or aborted. */
   async remove(uploadId: string): Promise<void> {
     this.#inFlight.delete(uploadId);
+    this.#abandoned.delete(uploadId);
     await rm(join(this.#dir, fileOf(uploadId)), { force: true });
   }
 
   /**
-   * Aborts every journaled upload older than maxAgeMs that is not in flight
-   * here, and forgets it. Returns how many were aborted.
+   * Marks an upload whose abort failed: it is no longer in flight, and the
+   * next sweep aborts it whatever its age. Its entry stays until then.
    */
-  async sweep(clients: S3ClientFactory, maxAgeMs: number, log: Logger): Promise<number> {
+  abandon(uploadId: string): void {
+    this.#inFlight.delete(uploadId);
+    this.#abandoned.add(uploadId);
+    this.onAbandon?.();
+  }
+
+  /** How many abandoned uploads still wait for their abort. */
+  get abandonedCount(): number {
+    return this.#abandoned.size;
+  }
+
+  /**
+   * Aborts every journaled upload that is not in flight here and is either
+   * abandoned or older than maxAgeMs (only the abandoned ones when
+   * abandonedOnly), and forgets it. Returns how many were aborted.
+   */
+  sweep(
+    abort: AbortMultipart,
+    maxAgeMs: number,
+    log: Logger,
+    abandonedOnly = false,
+  ): Promise<number> {
+    const run = this.#sweeping.then(() => this.#sweepOnce(abort, maxAgeMs, log, abandonedOnly));
+    this.#sweeping = run.catch(() => undefined);
+    return run;
+  }
+
+  async #sweepOnce(
+    abort: AbortMultipart,
+    maxAgeMs: number,
+    log: Logger,
+    abandonedOnly: boolean,
+  ): Promise<number> {
     let aborted = 0;
     const now = Date.now();
     for (const name of await readdir(this.#dir)) {
       if (!name.endsWith(".json")) {
-        if (name.endsWith(".tmp")) await rm(join(this.#dir, name), { force: true });
+        // A temporary file left by a crash mid-write; one this process is
+        // writing right now (its upload is in flight) is not touched.
+        if (name.endsWith(".json.tmp") && !this.#inFlight.has(uploadIdOf(name))) {
+          await rm(join(this.#dir, name), { force: true });
+        }
         continue;
       }
       let entry: JournalEntry;
@@ -107,13 +159,14 @@ export class MultipartJournal {
       } catch {
         continue;
       }
-      if (this.#inFlight.has(entry.uploadId) || now - entry.createTime < maxAgeMs) continue;
-      const target = targetOf(entry);
+      const abandoned = this.#abandoned.has(entry.uploadId);
+      if (this.#inFlight.has(entry.uploadId)) continue;
+      if (!abandoned && (abandonedOnly || now - entry.createTime < maxAgeMs)) continue;
       try {
-        await abortMultipartUpload(clients.clientFor(target), target, entry.uploadId);
+        await abort(targetOf(entry), entry.uploadId);
         aborted++;
         log.info(
-          { bucket: entry.bucket, key: entry.key, ageMs: now - entry.createTime },
+          { bucket: entry.bucket, key: entry.key, ageMs: now - entry.createTime, abandoned },
           "aborted an orphaned multipart upload",
         );
       } catch (err) {
@@ -127,6 +180,7 @@ export class MultipartJournal {
           continue;
         }
       }
+      this.#abandoned.delete(entry.uploadId);
       await rm(join(this.#dir, name), { force: true });
     }
     return aborted;
@@ -160,19 +214,57 @@ function targetOf(entry: JournalEntry): UploadTarget {
   };
 }
 
-/** Sweeps at once and then every intervalMs; returns the stop function. */
+/** When the sweeper runs. */
+export interface SweepSchedule {
+  /** A journaled upload older than this, not in flight, is an orphan. */
+  readonly maxAgeMs: number;
+  /** How often every entry is looked at (and once at start). */
+  readonly intervalMs: number;
+  /** The first retry of a failed abort comes this long after it failed. */
+  readonly abortRetryMs: number;
+}
+
+/**
+ * Sweeps at once and then every intervalMs, and retries abandoned uploads'
+ * aborts from abortRetryMs on, doubling up to intervalMs while the store
+ * keeps refusing them. Returns the stop function.
+ */
 export function startOrphanSweeper(
   journal: MultipartJournal,
-  clients: S3ClientFactory,
-  options: { readonly maxAgeMs: number; readonly intervalMs: number },
+  abort: AbortMultipart,
+  schedule: SweepSchedule,
   log: Logger,
 ): () => void {
-  const sweep = () =>
+  const sweep = (abandonedOnly: boolean) =>
     journal
-      .sweep(clients, options.maxAgeMs, log)
+      .sweep(abort, schedule.maxAgeMs, log, abandonedOnly)
       .catch((err: unknown) => log.warn({ error: String(err) }, "orphan sweep failed"));
-  void sweep();
-  const timer = setInterval(() => void sweep(), options.intervalMs);
+  void sweep(false);
+  const timer = setInterval(() => void sweep(false), schedule.intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+
+  let stopped = false;
+  let retryDelay = schedule.abortRetryMs;
+  let retry: NodeJS.Timeout | undefined;
+  const scheduleRetry = () => {
+    if (retry !== undefined || stopped) return;
+    retry = setTimeout(async () => {
+      await sweep(true);
+      retry = undefined;
+      if (journal.abandonedCount === 0) {
+        retryDelay = schedule.abortRetryMs;
+        return;
+      }
+      retryDelay = Math.min(retryDelay * 2, schedule.intervalMs);
+      scheduleRetry();
+    }, retryDelay);
+    retry.unref();
+  };
+  journal.onAbandon = scheduleRetry;
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    clearTimeout(retry);
+    journal.onAbandon = undefined;
+  };
 }

@@ -41,8 +41,12 @@ export async function abortMultipartUpload(
  * journal), so that ones a crash leaves open can be found and aborted.
  */
 export interface MultipartRecorder {
+  /** Records an upload just opened, before any part is sent. */
   add(target: UploadTarget, uploadId: string): Promise<void>;
+  /** Forgets an upload that was completed or aborted. */
   remove(uploadId: string): Promise<void>;
+  /** Keeps the record of an upload whose abort failed, for a later retry. */
+  abandon(uploadId: string): void;
 }
 
 export async function startMultipartUpload(
@@ -125,7 +129,8 @@ export async function startMultipartUpload(
         await abortMultipartUpload(client, target, uploadId);
         await recorder?.remove(uploadId);
       } catch (err) {
-        // The record stays, so the orphan sweeper retries the abort later.
+        // The record stays, so the orphan sweeper retries the abort soon.
+        recorder?.abandon(uploadId);
         onAbortFailure(uploadId, err);
       }
     },

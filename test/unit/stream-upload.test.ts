@@ -3,8 +3,6 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { setImmediate as tick } from "node:timers/promises";
 import { ChecksumMismatchError, InvalidFieldError } from "../../src/errors.js";
-import { resolveDestination } from "../../src/s3/destination.js";
-import { parseHostAllowlist } from "../../src/s3/host-allowlist.js";
 import { ByteBudget } from "../../src/upload/byte-budget.js";
 import type {
   MultipartUpload,
@@ -19,35 +17,13 @@ import {
   type StreamUploadResult,
   streamUpload,
 } from "../../src/upload/stream-upload.js";
+import { EXAMPLE_TARGET } from "./support/example-target.js";
 
 const MiB = 1024 * 1024;
 /** A hang (a deadlock) fails the suite instead of stalling the run. */
 const SUITE = { timeout: 10_000 };
 
-const TARGET: UploadTarget = resolveDestination(
-  {
-    type: "s3",
-    bucket: "mybucket",
-    filename: "renders/out.mp4",
-    awsAccessKeyId: "AKIAIOSFODNN7EXAMPLE",
-    awsSecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    awsUsePolicy: false,
-    s3host: "",
-    secure: false,
-    contenttype: "video/mp4",
-    contentdisposition: "",
-    acl: "",
-    reducedRedundancy: false,
-    cachecontrol: "",
-    metadata: {},
-  },
-  {
-    allowedHosts: parseHostAllowlist("aws"),
-    defaultEndpoint: undefined,
-    defaultRegion: "us-east-1",
-    forcePathStyle: false,
-  },
-);
+const TARGET: UploadTarget = EXAMPLE_TARGET;
 
 /** Resolves after one turn of the event loop; rejects with the signal's reason if it aborts first. */
 function tickOrAbort(signal: AbortSignal): Promise<void> {

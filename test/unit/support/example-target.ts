@@ -1,0 +1,34 @@
+/**
+ * A resolved upload target for unit tests that need one: AWS, caller keys
+ * (AWS's documented example keys), video/mp4, no S3 involved.
+ */
+import { resolveDestination, type UploadTarget } from "../../../src/s3/destination.js";
+import { parseHostAllowlist } from "../../../src/s3/host-allowlist.js";
+
+/** The example target's secret, to prove it never reaches a log line. */
+export const EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+export const EXAMPLE_TARGET: UploadTarget = resolveDestination(
+  {
+    type: "s3",
+    bucket: "mybucket",
+    filename: "renders/out.mp4",
+    awsAccessKeyId: "AKIAIOSFODNN7EXAMPLE",
+    awsSecretAccessKey: EXAMPLE_SECRET,
+    awsUsePolicy: false,
+    s3host: "",
+    secure: false,
+    contenttype: "video/mp4",
+    contentdisposition: "",
+    acl: "",
+    reducedRedundancy: false,
+    cachecontrol: "",
+    metadata: {},
+  },
+  {
+    allowedHosts: parseHostAllowlist("aws"),
+    defaultEndpoint: undefined,
+    defaultRegion: "us-east-1",
+    forcePathStyle: false,
+  },
+);
