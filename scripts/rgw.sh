@@ -7,6 +7,10 @@
 #   scripts/rgw.sh status    exit 0 and say so when a signed ListBuckets succeeds
 #   scripts/rgw.sh env       print the `export S3_TEST_...` lines
 #
+# S3_TEST_CEPH_CONF names this cluster's ceph.conf: the fault tests start radosgw instances of
+# their own on it (same users and buckets), so they can stop and kill one without touching the
+# shared gateway.
+#
 # Env: RGW_STATE_DIR (default <project>/.rgw), RGW_PORT (7480), RGW_MON_PORT (16789; v1 uses +1),
 #      RGW_STEP_TIMEOUT (60 s per wait), NODE (node binary used for the signed health check).
 set -euo pipefail
@@ -33,6 +37,7 @@ export S3_TEST_OWNER_UID=$OWNER_UID
 export S3_TEST_SERVICE_ACCESS_KEY_ID=$SERVICE_AK
 export S3_TEST_SERVICE_SECRET_ACCESS_KEY=$SERVICE_SK
 export S3_TEST_SERVICE_UID=$SERVICE_UID
+export S3_TEST_CEPH_CONF=$CONF
 EOF
 }
 eval "$(env_lines)"
@@ -143,6 +148,10 @@ bluestore block path = $S/\$name.block
 bluestore block create = true
 bluestore block size = 21474836480
 osd memory target = 1073741824
+# A radosgw that dies without unwatching (the fault tests SIGKILL their own instance) stalls every
+# bucket create and delete until the OSD times its watches out: 10 s here instead of 30 s. Live
+# clients ping their watches every 5 s (objecter tick), well inside it.
+osd client watch timeout = 10
 [client]
 # No auth means no secure mode: radosgw would retry 300 s and exit ("failed to fetch mon config").
 ms mon client mode = crc

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
+import { assertCleanAfterFault } from "./support/after-fault.js";
 import { connectClient, destination, uploadRequest } from "./support/clients.js";
 import { rejection } from "./support/rejection.js";
 import { createBucket, listKeys, owner, removeBucket } from "./support/s3-fixture.js";
@@ -125,12 +126,24 @@ describe("errors", () => {
     const err = await rejection(upload({ s3host: `127.0.0.1:${closedPort}` }));
     assert.equal(err.code, Code.Unavailable);
     assert.match(err.rawMessage, /ECONNREFUSED/);
+    await assertCleanAfterFault(server, {
+      bucket,
+      key: "x.bin",
+      stored: false,
+      message: err.message,
+    });
   });
 
   it("gives UNAVAILABLE when the store accepts but never answers", async () => {
     const err = await rejection(upload({ s3host: `127.0.0.1:${silent.port}` }));
     assert.equal(err.code, Code.Unavailable);
     assert.match(err.rawMessage, /did not answer in time/);
+    await assertCleanAfterFault(server, {
+      bucket,
+      key: "x.bin",
+      stored: false,
+      message: err.message,
+    });
   });
 
   it("gives DEADLINE_EXCEEDED when the caller's deadline ends first", async () => {
@@ -144,6 +157,12 @@ describe("errors", () => {
       ),
     );
     assert.equal(err.code, Code.DeadlineExceeded);
+    await assertCleanAfterFault(server, {
+      bucket,
+      key: "x.bin",
+      stored: false,
+      message: err.message,
+    });
   });
 
   const invalid: [string, Parameters<typeof destination>[2], RegExp][] = [

@@ -11,6 +11,8 @@ import type { AddressInfo } from "node:net";
 export interface InjectedError {
   readonly status: number;
   readonly code: string;
+  /** More response headers (a redirect's Location). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Decides per request: undefined forwards it, an InjectedError answers it. */
@@ -50,6 +52,7 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
       req.on("end", () => {
         const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>injected by the test proxy</Message><RequestId>fault-${injected.length}</RequestId></Error>`;
         res.writeHead(fault.status, {
+          ...fault.headers,
           "content-type": "application/xml",
           "content-length": Buffer.byteLength(body),
         });
