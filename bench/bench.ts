@@ -15,8 +15,8 @@
  *   BENCH_RUN_TIMEOUT_S  limit per run (default 120 s + 1 s per MiB)
  *   BENCH_WRITE=1        also write the results into BENCH_OUT (default docs/benchmarks.md)
  *   BENCH_LOG_LEVEL      the service's LOG_LEVEL (default warn)
- *   BENCH_SERVICE_ROOT   another checkout of the service to run (its src/main.ts, with
- *                        its node_modules), e.g. a clean `git archive` of a commit
+ *   BENCH_SERVICE_ROOT   another checkout of the service to run (its npm start command,
+ *                        built, with its node_modules), e.g. a clean `git archive` of a commit
  *   UPLOAD_PART_BYTES, UPLOAD_PART_CONCURRENCY, UPLOAD_BUFFER_BYTES, S3_PAYLOAD_SIGNING
  *                        passed to the service (defaults: the service's own)
  *
@@ -74,7 +74,7 @@ import {
 import { killAllServicesNow, type ServiceProcess, sleep, startService } from "./service.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-/** The checkout whose src/main.ts is benchmarked: this one unless BENCH_SERVICE_ROOT names another. */
+/** The checkout whose npm start command is benchmarked: this one unless BENCH_SERVICE_ROOT names another. */
 const SERVICE_ROOT = path.resolve(ROOT, process.env.BENCH_SERVICE_ROOT ?? ".");
 
 // --- settings ----------------------------------------------------------------------------------

@@ -207,7 +207,7 @@ export function howMeasuredMarkdown(r: Results): string {
   checked first (outside the timing).
 - **Data**: one random 1 MiB block, copied into a fresh Buffer per chunk and stamped with the
   chunk's index; generated as it is sent, at memcpy speed. No path hashes on the client.
-- **The service** runs as its own process (\`node --import tsx src/main.ts\`, started by the
+- **The service** runs as its own process (\`npm start\`'s command, compiled \`dist/\`, started by the
   benchmark) with ${svc}; its payload signing is ${e.payloadSigning}. Its RSS: ${e.rssSampling}.
   Its CPU is utime+stime from /proc/<pid>/stat across the run. "Client CPU" is the benchmark
   process's own CPU (clients and SDK; for (c)–(d) it is all the uploader's work).

@@ -29,6 +29,8 @@ trap stop_rgw EXIT
 
 # Node 24 from the `node` devDependency, also when run outside npm.
 NODE="$([[ -x node_modules/.bin/node ]] && echo node_modules/.bin/node || echo node)"
+# The service runs as npm start runs it: the compiled dist/.
+"$NODE" node_modules/.bin/tsc -p tsconfig.build.json
 # Not exec: the trap must run after the benchmark. The benchmark handles SIGINT/SIGTERM itself
 # (cleans up, then exits); bash waits for it.
 "$NODE" --import tsx bench/bench.ts

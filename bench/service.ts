@@ -1,7 +1,8 @@
 /**
- * The service under test, as a separate child process (`node --import tsx
- * src/main.ts`), so its memory and CPU can be read from /proc apart from the
- * clients'. It listens on a free loopback port (PORT=0).
+ * The service under test, as a separate child process running `npm start`'s
+ * command (the compiled dist/, as the Docker image runs it; bench/run.sh
+ * builds it first), so its memory and CPU can be read from /proc apart from
+ * the clients'. It listens on a free loopback port (PORT=0).
  *
  * The port comes from the "render-upload listening" log line when the log
  * level lets it through (info and below); at LOG_LEVEL=warn, the default
@@ -66,11 +67,21 @@ function removeScratch(dir: string): void {
   }
 }
 
+/** The arguments after `node` of root's start script. */
+function startArguments(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  const [program, ...args] = pkg.scripts.start.split(" ");
+  if (program !== "node") throw new Error(`${root}: npm start does not run node directly`);
+  return args;
+}
+
 const LISTENING = /"port":(\d+),"msg":"render-upload listening/;
 
 export async function startService(options: ServiceOptions): Promise<ServiceProcess> {
   const scratch = mkdtempSync(path.join(tmpdir(), "render-bench-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, startArguments(options.root), {
     cwd: options.root,
     env: {
       ...process.env,

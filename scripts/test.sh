@@ -46,5 +46,8 @@ trap stop_services EXIT
 
 bash scripts/python-grpc.sh
 
+# The service-process tests run `npm start`'s command, which runs the compiled dist/.
+npm run --silent build
+
 node --import tsx --test --test-reporter=spec --test-timeout=600000 \
   'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'

@@ -17,7 +17,6 @@ import { createServer, type RenderUploadServer } from "./server.js";
 import { CallerLimits, createAuthInterceptor } from "./service/caller.js";
 import { describeForStatus } from "./service/error-table.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
-import { createRedisStatusStore } from "./status/redis-status-store.js";
 import type { StatusStore } from "./status/status-store.js";
 import { createUploadMetrics } from "./telemetry/metrics.js";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing-interceptor.js";
@@ -75,7 +74,11 @@ export async function createApp(
   const statuses: StatusStore =
     async.statusRedisUrl === undefined
       ? await createFileStatusStore(async.statusDir, async.statusRetentionMs)
-      : await createRedisStatusStore(async.statusRedisUrl, async.statusRetentionMs);
+      : // Loaded only when used: the Redis client costs resident memory.
+        await (await import("./status/redis-status-store.js")).createRedisStatusStore(
+          async.statusRedisUrl,
+          async.statusRetentionMs,
+        );
   const budget = new ByteBudget(config.upload.bufferBytes);
   const metrics = createUploadMetrics(budget);
   const asyncUploads = await AsyncUploads.start({

@@ -1,10 +1,11 @@
 /**
  * The service as a real process, as `npm start` runs it: the start script's
- * command with this Node binary, configured only by its environment.
+ * command (the compiled dist/, which npm test builds first) with this Node
+ * binary, configured only by its environment.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("../../..", import.meta.url));
@@ -25,7 +26,22 @@ export interface Running {
   readonly exited: Promise<number | null>;
 }
 
+/** Fails unless dist/ was built after the last change to src/. */
+function assertBuilt(): void {
+  const built = statSync(`${root}/dist/main.js`, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const changed = Math.max(
+    ...readdirSync(`${root}/src`, { recursive: true, encoding: "utf8" }).map(
+      (name) => statSync(`${root}/src/${name}`).mtimeMs,
+    ),
+  );
+  assert.ok(
+    built >= changed,
+    "dist/ is missing or older than src/: run npm run build (npm test does)",
+  );
+}
+
 export function run(env: Record<string, string>): Running {
+  assertBuilt();
   const child = spawn(process.execPath, startCommand(), {
     cwd: root,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
