@@ -113,14 +113,24 @@ export async function createApp(
     // Tracing outermost, so refused calls are traced too.
     interceptors: [
       createRpcTracingInterceptor(),
-      ...(config.callers.tokens.length > 0
+      ...(config.callers.tokens.length > 0 || config.tls?.clientCa !== undefined
         ? [
             createAuthInterceptor(
               new Map(config.callers.tokens.map((t) => [t.token.reveal(), t.name])),
+              config.tls?.clientCa !== undefined,
             ),
           ]
         : []),
     ],
+    ...(config.tls
+      ? {
+          tls: {
+            cert: config.tls.cert,
+            key: config.tls.key.reveal(),
+            clientCa: config.tls.clientCa,
+          },
+        }
+      : {}),
     readMaxBytes: config.readMaxBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     ...(shutdownSignal ? { shutdownSignal } : {}),

@@ -6,6 +6,9 @@
  *
  * A bad value stops start-up with a message naming the variable.
  */
+import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import { type HostAllowlist, parseHostAllowlist } from "./s3/host-allowlist.js";
 import { parseS3Host, type S3Host } from "./s3/s3-host.js";
 import { Secret } from "./s3/secret.js";
@@ -117,6 +120,20 @@ export interface CallerConfig {
   readonly maxUploadBytes: number;
 }
 
+/** TLS on the service's own port, read from PEM files at start-up. */
+export interface TlsConfig {
+  /** The server's certificate chain. */
+  readonly cert: string;
+  /** Its private key. */
+  readonly key: Secret;
+  /**
+   * CAs whose client certificates authenticate a caller (mTLS); the
+   * certificate's subject CN is then the caller. Undefined: no client
+   * certificates are asked for.
+   */
+  readonly clientCa: string | undefined;
+}
+
 /** The whole configuration. */
 export interface Config {
   /** Interface the server binds. */
@@ -139,6 +156,8 @@ export interface Config {
   readonly async: AsyncConfig;
   /** Authentication and per-caller limits. */
   readonly callers: CallerConfig;
+  /** TLS for the port; undefined serves cleartext (h2c and HTTP/1.1). */
+  readonly tls: TlsConfig | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -236,8 +255,62 @@ export function loadConfig(env: Env = process.env): Config {
         5 * 1024 * 1024 * MiB,
       ),
     },
+    tls: readTls(read),
   };
   return deepFreeze(config);
+}
+
+/**
+ * TLS_CERT_FILE and TLS_KEY_FILE (together), and optionally
+ * TLS_CLIENT_CA_FILE: read and checked now, so a bad file stops start-up
+ * naming its variable.
+ */
+function readTls(read: ReturnType<typeof reader>): TlsConfig | undefined {
+  const certFile = read.string("TLS_CERT_FILE", "");
+  const keyFile = read.string("TLS_KEY_FILE", "");
+  const caFile = read.string("TLS_CLIENT_CA_FILE", "");
+  if (certFile === "" && keyFile === "") {
+    if (caFile !== "") {
+      throw new ConfigError("TLS_CLIENT_CA_FILE", "needs TLS_CERT_FILE and TLS_KEY_FILE");
+    }
+    return undefined;
+  }
+  if (certFile === "" || keyFile === "") {
+    throw new ConfigError(
+      certFile === "" ? "TLS_CERT_FILE" : "TLS_KEY_FILE",
+      "TLS_CERT_FILE and TLS_KEY_FILE must be set together",
+    );
+  }
+  const file = (name: string, path: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+      throw new ConfigError(name, `cannot read ${path} (${code})`);
+    }
+  };
+  const tls: TlsConfig = {
+    cert: file("TLS_CERT_FILE", certFile),
+    key: new Secret(file("TLS_KEY_FILE", keyFile)),
+    clientCa: caFile === "" ? undefined : file("TLS_CLIENT_CA_FILE", caFile),
+  };
+  try {
+    createSecureContext({ cert: tls.cert, key: tls.key.reveal() });
+  } catch {
+    throw new ConfigError(
+      "TLS_KEY_FILE",
+      "is not the PEM private key of TLS_CERT_FILE's certificate",
+    );
+  }
+  if (tls.clientCa !== undefined) {
+    try {
+      // The first certificate must parse; a file with none is a mistake.
+      new X509Certificate(tls.clientCa);
+    } catch {
+      throw new ConfigError("TLS_CLIENT_CA_FILE", "holds no PEM certificate");
+    }
+  }
+  return tls;
 }
 
 function parseEndpoint(value: string): S3Host {

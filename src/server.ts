@@ -1,12 +1,18 @@
 /**
  * The network side: one port that speaks gRPC, gRPC-Web and Connect, over
  * HTTP/2 cleartext (h2c, prior knowledge, as gRPC clients connect) and
- * HTTP/1.1 (browsers, curl, gRPC-Web proxies).
+ * HTTP/1.1 (browsers, curl, gRPC-Web proxies), or over TLS with both.
  *
- * Node's HTTP/2 server falls back to HTTP/1.1 only behind TLS (ALPN), so a
- * small front listener reads the first bytes of each connection: the HTTP/2
- * connection preface goes to an http2 server, anything else to an http
- * server. Both run the same Connect handler.
+ * Node's HTTP/2 server falls back to HTTP/1.1 only behind TLS (ALPN), so in
+ * cleartext a small front listener reads the first bytes of each
+ * connection: the HTTP/2 connection preface goes to an http2 server,
+ * anything else to an http server. Both run the same Connect handler. With
+ * TLS, one secure HTTP/2 server takes both through ALPN.
+ *
+ * With a client CA (mTLS), a caller may present a certificate; a verified
+ * one's subject reaches handlers and interceptors as TLS_PEER. A missing or
+ * unverified certificate does not fail the handshake: the auth interceptor
+ * decides per call, so health stays open to probes without one.
  *
  * createServer() builds everything and returns it unstarted; only main
  * listens.
@@ -14,8 +20,23 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { TLSSocket } from "node:tls";
+import {
+  type ConnectRouter,
+  createContextKey,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+
+/**
+ * The subject (CN, or the SHA-256 fingerprint when it has none) of the
+ * client certificate the TLS handshake verified against the client CA;
+ * undefined without one.
+ */
+export const TLS_PEER = createContextKey<string | undefined>(undefined, {
+  description: "verified client certificate",
+});
 
 /** The HTTP/2 connection preface (RFC 9113, section 3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -41,6 +62,13 @@ export interface ServerOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Interceptors around every call (tracing). */
   readonly interceptors?: Interceptor[];
+  /** TLS, PEM-encoded; without it the port is cleartext. */
+  readonly tls?: {
+    readonly cert: string;
+    readonly key: string;
+    /** Client certificates signed by these CAs authenticate (mTLS). */
+    readonly clientCa: string | undefined;
+  };
 }
 
 /** A built, unstarted server. */
@@ -61,6 +89,11 @@ export function createServer(options: ServerOptions): RenderUploadServer {
     interceptors: options.interceptors ?? [],
     ...(options.maxTimeoutMs > 0 ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
+    contextValues: (req) => {
+      const values = createContextValues();
+      values.set(TLS_PEER, verifiedPeer(req));
+      return values;
+    },
   });
   const handler = (
     req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -69,22 +102,50 @@ export function createServer(options: ServerOptions): RenderUploadServer {
     withSpecGrpcMessage(res);
     connectHandler(req, res);
   };
-  const h2 = http2.createServer({ settings: { initialWindowSize: STREAM_WINDOW_BYTES } }, handler);
-  const h1 = http.createServer(handler);
+  const settings = { initialWindowSize: STREAM_WINDOW_BYTES };
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
-  h2.on("session", (session) => {
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const onSession = (session: http2.ServerHttp2Session) => {
     // A connection-wide receive window wider than HTTP/2's 64 KiB default,
     // so one fast sender is not held to a round trip per 64 KiB.
     session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
-  });
-  const front = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    routeConnection(socket, h1, h2);
-  });
+  };
+  let front: net.Server;
+  let h1: http.Server | undefined;
+  if (options.tls) {
+    const { cert, key, clientCa } = options.tls;
+    const secure = http2.createSecureServer(
+      {
+        cert,
+        key,
+        allowHTTP1: true,
+        settings,
+        // Asked for, verified, but not required at the handshake: calls
+        // are refused per call (UNAUTHENTICATED), and health stays open.
+        ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true }),
+        rejectUnauthorized: false,
+      },
+      handler,
+    );
+    secure.on("session", onSession);
+    secure.on("connection", track);
+    front = secure;
+  } else {
+    const h2 = http2.createServer({ settings }, handler);
+    h2.on("session", onSession);
+    const cleartextH1 = http.createServer(handler);
+    h1 = cleartextH1;
+    front = net.createServer((socket) => {
+      track(socket);
+      routeConnection(socket, cleartextH1, h2);
+    });
+  }
 
   return {
     listen(port, host) {
@@ -108,10 +169,30 @@ export function createServer(options: ServerOptions): RenderUploadServer {
         });
         // GOAWAY: no new streams; each session closes when its streams end.
         for (const session of sessions) session.close();
-        h1.closeIdleConnections();
+        h1?.closeIdleConnections();
       });
     },
   };
+}
+
+/** The verified client certificate's subject, if the connection has one. */
+function verifiedPeer(req: http.IncomingMessage | http2.Http2ServerRequest): string | undefined {
+  // HTTP/2 requests reach their TLS socket through the session.
+  const socket: unknown = "stream" in req ? req.stream.session?.socket : req.socket;
+  if (!isTlsSocket(socket) || !socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate();
+  const cn = cert.subject?.CN;
+  return (Array.isArray(cn) ? cn[0] : cn) || cert.fingerprint256;
+}
+
+function isTlsSocket(socket: unknown): socket is TLSSocket {
+  // Property reads, not `in`: an HTTP/2 session's socket is a Proxy that
+  // forwards reads to the TLS socket but not `in` checks.
+  return (
+    typeof socket === "object" &&
+    socket !== null &&
+    typeof (socket as Partial<TLSSocket>).getPeerCertificate === "function"
+  );
 }
 
 /** Hands a new connection to the HTTP/2 or the HTTP/1.1 server. */

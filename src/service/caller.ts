@@ -1,11 +1,14 @@
 /**
- * Who is calling, and what they may do: optional bearer-token
- * authentication, and per-caller limits.
+ * Who is calling, and what they may do: optional authentication, and
+ * per-caller limits.
  *
- * With AUTH_TOKENS set ("name=token" pairs), every call but the health
- * service's must carry `authorization: Bearer <token>` matching one of them
- * (compared in constant time), or it is UNAUTHENTICATED; the token's name is
- * the caller. Without it every caller is "anonymous". Limits then apply per
+ * With AUTH_TOKENS set ("name=token" pairs), a call may authenticate with
+ * `authorization: Bearer <token>` matching one of them (compared in constant
+ * time); the token's name is the caller. With TLS_CLIENT_CA_FILE set (mTLS),
+ * a client certificate the handshake verified authenticates too; its
+ * subject CN is the caller. With either set, every call but the health
+ * service's must authenticate one way or the other, or it is
+ * UNAUTHENTICATED. With neither, every caller is "anonymous". Limits then apply per
  * caller: concurrent uploads (CALLER_MAX_CONCURRENT_UPLOADS) and bytes per
  * upload (UPLOAD_MAX_BYTES), each RESOURCE_EXHAUSTED with a clear message.
  */
@@ -18,6 +21,7 @@ import {
   type Interceptor,
 } from "@connectrpc/connect";
 import { LimitExceededError } from "../errors.js";
+import { TLS_PEER } from "../server.js";
 
 /** The caller's name, set by the auth interceptor. */
 export const CALLER = createContextKey<string>("anonymous", { description: "caller" });
@@ -27,11 +31,24 @@ const OPEN_SERVICES = new Set(["grpc.health.v1.Health"]);
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
-/** Checks bearer tokens; tokens maps each token to its caller's name. */
-export function createAuthInterceptor(tokens: ReadonlyMap<string, string>): Interceptor {
+/**
+ * Checks bearer tokens (tokens maps each token to its caller's name) and,
+ * when clientCertificates, verified client certificates (TLS_PEER).
+ */
+export function createAuthInterceptor(
+  tokens: ReadonlyMap<string, string>,
+  clientCertificates: boolean,
+): Interceptor {
   const known = [...tokens].map(([token, name]) => ({ hash: digest(token), name }));
+  const ways = [
+    ...(known.length > 0 ? ["a valid bearer token (authorization: Bearer <token>)"] : []),
+    ...(clientCertificates ? ["a client certificate signed by the service's client CA"] : []),
+  ].join(" or ");
   return (next) => async (req) => {
-    if (!OPEN_SERVICES.has(req.service.typeName)) {
+    const peer = clientCertificates ? req.contextValues.get(TLS_PEER) : undefined;
+    if (peer !== undefined) {
+      req.contextValues.set(CALLER, peer);
+    } else if (!OPEN_SERVICES.has(req.service.typeName)) {
       const header = req.header.get("authorization") ?? "";
       const presented = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
       const hash = presented === undefined ? undefined : digest(presented);
@@ -41,10 +58,7 @@ export function createAuthInterceptor(tokens: ReadonlyMap<string, string>): Inte
         if (hash !== undefined && timingSafeEqual(hash, entry.hash)) caller ??= entry.name;
       }
       if (caller === undefined) {
-        throw new ConnectError(
-          "authorization: a valid bearer token is required (authorization: Bearer <token>)",
-          Code.Unauthenticated,
-        );
+        throw new ConnectError(`authorization: ${ways} is required`, Code.Unauthenticated);
       }
       req.contextValues.set(CALLER, caller);
     }

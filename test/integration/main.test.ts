@@ -4,8 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { makeTlsFiles } from "../support/tls-files.js";
 import { destination, grpcJsClient, grpcJsUpload } from "./support/clients.js";
 import {
   createBucket,
@@ -113,6 +115,33 @@ describe("the service process", () => {
       assert.equal(await service.exited, 0);
     }
     assert.equal(await probe(`http://127.0.0.1:${port}`), 1);
+  });
+
+  it("over TLS with client certificates required for uploads, the probe still reads SERVING", async () => {
+    const pki = makeTlsFiles();
+    const tls = {
+      TLS_CERT_FILE: pki.serverCertFile,
+      TLS_KEY_FILE: pki.serverKeyFile,
+      TLS_CLIENT_CA_FILE: pki.caFile,
+    };
+    const service = run({ HOST: "127.0.0.1", PORT: "0", ...tls });
+    try {
+      const port = await listening(service);
+      // As the image's HEALTHCHECK runs it: no address, the service's own environment.
+      const code = await new Promise<number | null>((resolve) => {
+        const child = spawn(process.execPath, ["dist/health-probe.js"], {
+          cwd: root,
+          env: { PATH: process.env.PATH ?? "", PORT: String(port), ...tls },
+          stdio: "ignore",
+        });
+        child.once("exit", resolve);
+      });
+      assert.equal(code, 0);
+    } finally {
+      service.child.kill("SIGTERM");
+      assert.equal(await service.exited, 0);
+      rmSync(pki.dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses to start on a bad setting, naming the variable", async () => {

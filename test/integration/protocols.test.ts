@@ -7,17 +7,17 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Code, ConnectError } from "@connectrpc/connect";
-import * as grpc from "@grpc/grpc-js";
 import {
   connectClient,
   destination,
   grpcJsClient,
+  grpcJsStreamUpload,
   grpcJsUpload,
   type Protocol,
   uploadRequest,
 } from "./support/clients.js";
 import { createBucket, directClient, owner, removeBucket, s3Host } from "./support/s3-fixture.js";
-import { chunksOf, sha256Of } from "./support/stream-data.js";
+import { sha256Of } from "./support/stream-data.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
 describe("protocols on one port", () => {
@@ -91,35 +91,11 @@ describe("protocols on one port", () => {
     const client = grpcJsClient(server.port);
     try {
       const size = 12 * 1024 * 1024;
-      const call = client.UploadStream(new grpc.Metadata(), { deadline: Date.now() + 60_000 });
-      const events: Record<string, unknown>[] = [];
-      const done = new Promise<void>((resolve, reject) => {
-        call.on("data", (event: Record<string, unknown>) => events.push(event));
-        call.on("error", reject);
-        call.on("end", resolve);
+      const events = await grpcJsStreamUpload(client, {
+        bucket,
+        filename: "proto/grpc-js-stream.bin",
+        size,
       });
-      call.write({
-        header: {
-          render: {
-            upload: {
-              destination: {
-                bucket,
-                filename: "proto/grpc-js-stream.bin",
-                aws_access_key_id: owner.accessKeyId,
-                aws_secret_access_key: owner.secretAccessKey,
-                s3host: s3Host,
-              },
-            },
-          },
-          size_bytes: String(size),
-          sha256: sha256Of(size),
-        },
-      });
-      for (const chunk of chunksOf(size)) {
-        if (!call.write({ chunk })) await new Promise((r) => call.once("drain", r));
-      }
-      call.end();
-      await done;
       const result = events.at(-1)?.result as Record<string, unknown> | undefined;
       assert.equal(events.at(-1)?.event, "result");
       assert.equal(result?.size_bytes, String(size));

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { findAllowedEntry } from "../../src/s3/host-allowlist.js";
 import { parseS3Host } from "../../src/s3/s3-host.js";
+import { makeTlsFiles } from "../support/tls-files.js";
 
 /** Asserts that loading env throws a ConfigError for variable (and, if given, message). */
 function assertConfigError(
@@ -42,6 +45,7 @@ describe("loadConfig: defaults", () => {
       journalDir: "var/multipart",
       orphanMaxAgeMs: 3_600_000,
       orphanSweepIntervalMs: 600_000,
+      orphanAbortRetryMs: 2_000,
     });
     assert.equal(config.async.spoolDir, "var/spool");
     assert.equal(config.async.statusRedisUrl, undefined);
@@ -95,6 +99,7 @@ describe("loadConfig: values", () => {
       S3_SERVICE_ACCESS_KEY_ID: "AKIDSERVICE",
       S3_SERVICE_SECRET_ACCESS_KEY: "service-secret",
       S3_MAX_ATTEMPTS: "5",
+      ORPHAN_ABORT_RETRY_MS: "500",
       S3_CONNECT_TIMEOUT_MS: "1000",
       S3_REQUEST_TIMEOUT_MS: "2000",
       S3_PAYLOAD_SIGNING: "unsigned",
@@ -137,6 +142,7 @@ describe("loadConfig: values", () => {
       journalDir: "var/multipart",
       orphanMaxAgeMs: 3_600_000,
       orphanSweepIntervalMs: 600_000,
+      orphanAbortRetryMs: 500,
     });
   });
 
@@ -294,5 +300,55 @@ describe("loadConfig: the result is frozen", () => {
       if (saved === undefined) delete process.env.PORT;
       else process.env.PORT = saved;
     }
+  });
+});
+
+describe("loadConfig: TLS files", () => {
+  const pki = makeTlsFiles();
+  after(() => rmSync(pki.dir, { recursive: true, force: true }));
+
+  test("no TLS by default; the PEM files are read when set", () => {
+    assert.equal(loadConfig({}).tls, undefined);
+    const tls = loadConfig({
+      TLS_CERT_FILE: pki.serverCertFile,
+      TLS_KEY_FILE: pki.serverKeyFile,
+      TLS_CLIENT_CA_FILE: pki.caFile,
+    }).tls;
+    assert.match(tls?.cert ?? "", /BEGIN CERTIFICATE/);
+    assert.match(tls?.clientCa ?? "", /BEGIN CERTIFICATE/);
+    assert.equal(String(tls?.key), "[redacted]", "the key prints redacted");
+    assert.match(tls?.key.reveal() ?? "", /PRIVATE KEY/);
+  });
+
+  test("the certificate and key come together", () => {
+    assertConfigError({ TLS_CERT_FILE: pki.serverCertFile }, "TLS_KEY_FILE", /set together/);
+    assertConfigError({ TLS_KEY_FILE: pki.serverKeyFile }, "TLS_CERT_FILE", /set together/);
+    assertConfigError(
+      { TLS_CLIENT_CA_FILE: pki.caFile },
+      "TLS_CLIENT_CA_FILE",
+      /needs TLS_CERT_FILE/,
+    );
+  });
+
+  test("an unreadable file, a key that does not match, a CA file without a certificate", () => {
+    assertConfigError(
+      { TLS_CERT_FILE: join(pki.dir, "missing.pem"), TLS_KEY_FILE: pki.serverKeyFile },
+      "TLS_CERT_FILE",
+      /cannot read .*missing\.pem \(ENOENT\)/,
+    );
+    assertConfigError(
+      { TLS_CERT_FILE: pki.serverCertFile, TLS_KEY_FILE: join(pki.dir, "rogue.key") },
+      "TLS_KEY_FILE",
+      /is not the PEM private key/,
+    );
+    assertConfigError(
+      {
+        TLS_CERT_FILE: pki.serverCertFile,
+        TLS_KEY_FILE: pki.serverKeyFile,
+        TLS_CLIENT_CA_FILE: join(pki.dir, "server.ext"),
+      },
+      "TLS_CLIENT_CA_FILE",
+      /holds no PEM certificate/,
+    );
   });
 });

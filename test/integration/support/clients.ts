@@ -23,6 +23,7 @@ import {
   UploadService,
 } from "../../../src/gen/render/upload/v1/upload_pb.js";
 import { owner, s3Host } from "./s3-fixture.js";
+import { chunksOf, sha256Of } from "./stream-data.js";
 
 export type Protocol = "connect" | "grpc" | "grpc-web";
 
@@ -74,8 +75,11 @@ export function uploadRequest(dest: S3Destination, data: Uint8Array): UploadRequ
 
 const protoRoot = fileURLToPath(new URL("../../../proto", import.meta.url));
 
-/** A grpc-js UploadService client, from the .proto file. */
-export function grpcJsClient(port: number): grpc.Client & {
+/** A grpc-js UploadService client, from the .proto file (insecure unless credentials). */
+export function grpcJsClient(
+  port: number,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+): grpc.Client & {
   Upload: (
     req: object,
     metadata: grpc.Metadata,
@@ -99,9 +103,7 @@ export function grpcJsClient(port: number): grpc.Client & {
   };
   const Ctor = pkg.render.upload.v1.UploadService;
   // proto-loader clients are untyped: the method is known from the .proto.
-  return new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as ReturnType<
-    typeof grpcJsClient
-  >;
+  return new Ctor(`127.0.0.1:${port}`, credentials) as unknown as ReturnType<typeof grpcJsClient>;
 }
 
 /** Calls Upload through grpc-js; resolves with the response or the error. */
@@ -115,4 +117,46 @@ export function grpcJsUpload(
       resolve({ err, res }),
     );
   });
+}
+
+/**
+ * Streams size bytes (chunksOf) to bucket/filename through grpc-js's bidi
+ * UploadStream, with the owner's keys and the header's size and sha256 as
+ * a polyglot caller sends them (snake_case fields); honours 'drain'.
+ * Resolves with every response event.
+ */
+export async function grpcJsStreamUpload(
+  client: ReturnType<typeof grpcJsClient>,
+  target: { bucket: string; filename: string; size: number },
+): Promise<Record<string, unknown>[]> {
+  const call = client.UploadStream(new grpc.Metadata(), { deadline: Date.now() + 60_000 });
+  const events: Record<string, unknown>[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    call.on("data", (event: Record<string, unknown>) => events.push(event));
+    call.on("error", reject);
+    call.on("end", resolve);
+  });
+  call.write({
+    header: {
+      render: {
+        upload: {
+          destination: {
+            bucket: target.bucket,
+            filename: target.filename,
+            aws_access_key_id: owner.accessKeyId,
+            aws_secret_access_key: owner.secretAccessKey,
+            s3host: s3Host,
+          },
+        },
+      },
+      size_bytes: String(target.size),
+      sha256: sha256Of(target.size),
+    },
+  });
+  for (const chunk of chunksOf(target.size)) {
+    if (!call.write({ chunk })) await new Promise((r) => call.once("drain", r));
+  }
+  call.end();
+  await done;
+  return events;
 }

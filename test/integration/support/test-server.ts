@@ -60,7 +60,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const port = await app.server.listen(0, "127.0.0.1");
   return {
     port,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `${config.tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
     varDir,
     logs,
     s3Calls,
