@@ -22,6 +22,7 @@ import {
 } from "@connectrpc/connect";
 import { LimitExceededError } from "../errors.js";
 import { TLS_PEER } from "../server.js";
+import { chunkStage } from "../upload/chunk-stage.js";
 
 /** The caller's name, set by the auth interceptor. */
 export const CALLER = createContextKey<string>("anonymous", { description: "caller" });
@@ -110,12 +111,12 @@ export class CallerLimits {
   }
 
   /** Passes chunks through, failing once their total is over the per-upload limit. */
-  async *bounded(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  bounded(chunks: AsyncIterable<Uint8Array>): AsyncIterableIterator<Uint8Array> {
     let total = 0;
-    for await (const chunk of chunks) {
+    return chunkStage(chunks[Symbol.asyncIterator](), (chunk) => {
       total += chunk.byteLength;
       this.checkSize("chunk", total);
-      yield chunk;
-    }
+      return chunk;
+    });
   }
 }

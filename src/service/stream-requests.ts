@@ -6,6 +6,7 @@
  */
 import { InvalidFieldError } from "../errors.js";
 import type { UploadHeader, UploadStreamRequest } from "../gen/render/upload/v1/upload_pb.js";
+import { chunkStage } from "../upload/chunk-stage.js";
 import { MAX_OBJECT_BYTES } from "../upload/part-size.js";
 
 /** Largest chunk accepted: 1 MiB, within every gRPC stack's default 4 MiB message limit. */
@@ -58,49 +59,46 @@ export function readChunks(
   declared: StreamDeclaration,
 ): { chunks: AsyncIterable<Uint8Array>; sha256: () => string | undefined } {
   let finishSha256: string | undefined;
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    let finished = false;
-    for (let next = await requests.next(); !next.done; next = await requests.next()) {
-      const message = next.value.message;
-      if (finished) {
-        throw new InvalidFieldError(
-          "finish",
-          `must be the last message, but ${message.case ?? "an empty message"} followed it`,
-        );
-      }
-      switch (message.case) {
-        case "chunk":
-          if (message.value.byteLength > MAX_CHUNK_BYTES) {
-            throw new InvalidFieldError(
-              "chunk",
-              `is ${message.value.byteLength} bytes; at most ${MAX_CHUNK_BYTES} (1 MiB) are accepted`,
-            );
-          }
-          yield message.value;
-          break;
-        case "finish": {
-          finished = true;
-          finishSha256 = checkSha256("finish.sha256", message.value.sha256);
-          if (
-            finishSha256 !== undefined &&
-            declared.sha256 !== undefined &&
-            finishSha256 !== declared.sha256
-          ) {
-            throw new InvalidFieldError("finish.sha256", "differs from header.sha256");
-          }
-          break;
-        }
-        case "header":
-          throw new InvalidFieldError(
-            "header",
-            "was sent twice; only the first message may be the header",
-          );
-        default:
-          throw new InvalidFieldError("message", "is empty: set header, chunk or finish");
-      }
+  let finished = false;
+  const chunks = chunkStage(requests, (request: UploadStreamRequest): Uint8Array | undefined => {
+    const message = request.message;
+    if (finished) {
+      throw new InvalidFieldError(
+        "finish",
+        `must be the last message, but ${message.case ?? "an empty message"} followed it`,
+      );
     }
-  }
-  return { chunks: chunks(), sha256: () => finishSha256 ?? declared.sha256 };
+    switch (message.case) {
+      case "chunk":
+        if (message.value.byteLength > MAX_CHUNK_BYTES) {
+          throw new InvalidFieldError(
+            "chunk",
+            `is ${message.value.byteLength} bytes; at most ${MAX_CHUNK_BYTES} (1 MiB) are accepted`,
+          );
+        }
+        return message.value;
+      case "finish": {
+        finished = true;
+        finishSha256 = checkSha256("finish.sha256", message.value.sha256);
+        if (
+          finishSha256 !== undefined &&
+          declared.sha256 !== undefined &&
+          finishSha256 !== declared.sha256
+        ) {
+          throw new InvalidFieldError("finish.sha256", "differs from header.sha256");
+        }
+        return undefined;
+      }
+      case "header":
+        throw new InvalidFieldError(
+          "header",
+          "was sent twice; only the first message may be the header",
+        );
+      default:
+        throw new InvalidFieldError("message", "is empty: set header, chunk or finish");
+    }
+  });
+  return { chunks, sha256: () => finishSha256 ?? declared.sha256 };
 }
 
 function checkSha256(field: string, value: string): string | undefined {

@@ -13,6 +13,7 @@ import type { DestinationSettings, UploadTarget } from "../s3/destination.js";
 import type { StatusStore } from "../status/status-store.js";
 import type { UploadMetrics } from "../telemetry/metrics.js";
 import type { ByteBudget } from "../upload/byte-budget.js";
+import { chunkStage } from "../upload/chunk-stage.js";
 import type { ObjectStore } from "../upload/object-store.js";
 import { type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
 import type { CallerLimits } from "./caller.js";
@@ -281,16 +282,16 @@ async function* once(data: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 /** Passes chunks through, reporting the bytes received (nothing is committed to S3 yet). */
-async function* counted(
+function counted(
   chunks: AsyncIterable<Uint8Array>,
   onProgress: (progress: ProgressSnapshot) => void,
-): AsyncGenerator<Uint8Array> {
+): AsyncIterableIterator<Uint8Array> {
   let received = 0;
-  for await (const chunk of chunks) {
+  return chunkStage(chunks[Symbol.asyncIterator](), (chunk) => {
     received += chunk.byteLength;
     onProgress({ receivedBytes: received, committedBytes: 0, partsCompleted: 0 });
-    yield chunk;
-  }
+    return chunk;
+  });
 }
 
 function logStored(

@@ -148,32 +148,42 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
 
   const verified = verifiedChunks(o.chunks, o.declaredBytes, o.expectedSha256);
   const iterator = verified.chunks[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const next = await nextOrAbort(iterator, signal);
-      if (next.done) break;
-      const chunk = next.value;
-      received += chunk.byteLength;
-      let offset = 0;
-      while (offset < chunk.byteLength) {
-        // A full part is sent only once more bytes follow, so a stream that
-        // ends at a part boundary with one part is still a single PutObject.
-        if (part.bytes === partSize) await dispatch();
-        if (part.leases.length === 0) {
-          // A part reserves its whole size before gathering starts, so
-          // gathering never waits on the budget and partly gathered parts
-          // (of this upload or others) cannot hold it between them forever.
-          const remaining = o.declaredBytes === undefined ? partSize : o.declaredBytes - dispatched;
-          const size = Math.min(partSize, remaining);
-          part.leases.push(await o.budget.acquire(size, signal));
-          part.buffer = Buffer.allocUnsafe(size);
-        }
-        const take = Math.min(chunk.byteLength - offset, partSize - part.bytes);
-        part.buffer?.set(chunk.subarray(offset, offset + take), part.bytes);
-        part.bytes += take;
-        offset += take;
+  /**
+   * Takes the next chunk into the current part; false once the stream has
+   * ended. Its own function, so no chunk outlives its copy: this frame ends
+   * on return, where the loop's would keep the last chunk alive while the
+   * next one is awaited.
+   */
+  const takeNext = async (): Promise<boolean> => {
+    const next = await nextOrAbort(iterator, signal);
+    if (next.done) return false;
+    const chunk = next.value;
+    received += chunk.byteLength;
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      // A full part is sent only once more bytes follow, so a stream that
+      // ends at a part boundary with one part is still a single PutObject.
+      if (part.bytes === partSize) await dispatch();
+      if (part.leases.length === 0) {
+        // A part reserves its whole size before gathering starts, so
+        // gathering never waits on the budget and partly gathered parts
+        // (of this upload or others) cannot hold it between them forever.
+        const remaining = o.declaredBytes === undefined ? partSize : o.declaredBytes - dispatched;
+        const size = Math.min(partSize, remaining);
+        part.leases.push(await o.budget.acquire(size, signal));
+        part.buffer = Buffer.allocUnsafe(size);
       }
-      progress();
+      const take = Math.min(chunk.byteLength - offset, partSize - part.bytes);
+      part.buffer?.set(chunk.subarray(offset, offset + take), part.bytes);
+      part.bytes += take;
+      offset += take;
+    }
+    progress();
+    return true;
+  };
+  try {
+    while (await takeNext()) {
+      // each turn copies one chunk into the current part
     }
     // The verified stream has checked size and checksum before ending.
     const { sha256 } = verified.digest();

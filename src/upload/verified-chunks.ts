@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { ChecksumMismatchError, InvalidFieldError } from "../errors.js";
+import { chunkStage } from "./chunk-stage.js";
 
 /** What was received, once the stream has ended. */
 export interface Digest {
@@ -31,9 +32,10 @@ export function verifiedChunks(
   const hash = createHash("sha256");
   let received = 0;
   let digest: Digest | undefined;
-  async function* chunks(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of source) {
-      if (chunk.byteLength === 0) continue;
+  const chunks = chunkStage(
+    source[Symbol.asyncIterator](),
+    (chunk) => {
+      if (chunk.byteLength === 0) return undefined;
       if (declaredBytes !== undefined && received + chunk.byteLength > declaredBytes) {
         throw new InvalidFieldError(
           "header.size_bytes",
@@ -42,26 +44,28 @@ export function verifiedChunks(
       }
       received += chunk.byteLength;
       hash.update(chunk);
-      yield chunk;
-    }
-    if (declaredBytes !== undefined && received !== declaredBytes) {
-      throw new InvalidFieldError(
-        "header.size_bytes",
-        `declared ${declaredBytes} bytes, but ${received} arrived`,
-      );
-    }
-    const sha256 = hash.digest("hex");
-    const expected = expectedSha256();
-    if (expected !== undefined && expected !== sha256) {
-      throw new ChecksumMismatchError(
-        "sha256",
-        `the bytes received have SHA-256 ${sha256}, not ${expected}; nothing was stored`,
-      );
-    }
-    digest = { sizeBytes: received, sha256 };
-  }
+      return chunk;
+    },
+    () => {
+      if (declaredBytes !== undefined && received !== declaredBytes) {
+        throw new InvalidFieldError(
+          "header.size_bytes",
+          `declared ${declaredBytes} bytes, but ${received} arrived`,
+        );
+      }
+      const sha256 = hash.digest("hex");
+      const expected = expectedSha256();
+      if (expected !== undefined && expected !== sha256) {
+        throw new ChecksumMismatchError(
+          "sha256",
+          `the bytes received have SHA-256 ${sha256}, not ${expected}; nothing was stored`,
+        );
+      }
+      digest = { sizeBytes: received, sha256 };
+    },
+  );
   return {
-    chunks: chunks(),
+    chunks,
     receivedBytes: () => received,
     digest() {
       if (digest === undefined) throw new Error("the stream has not ended");
