@@ -25,6 +25,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
+import { sendUnsignedPayload } from "../src/s3/s3-client-factory.js";
 import { chunksOf, MiB } from "./data.js";
 
 /** The store and the keys the benchmark uses. */
@@ -52,17 +53,7 @@ export function directClient(store: StoreAccess, unsigned: boolean): S3Client {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
-  if (unsigned) {
-    // The SigV4 signer keeps an x-amz-content-sha256 already on the request.
-    client.middlewareStack.add(
-      (next) => (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
-        return next(args);
-      },
-      { step: "build", name: "benchUnsignedPayload" },
-    );
-  }
+  if (unsigned) sendUnsignedPayload(client);
   return client;
 }
 

@@ -15,8 +15,9 @@
  * its upload ends.
  */
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, statfs } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileDurably } from "../durable-file.js";
 import { SpoolError } from "../errors.js";
 import type { DestinationInput } from "../s3/destination.js";
 
@@ -174,26 +175,11 @@ export class Spool {
 
   async #writeManifest(manifest: SpoolManifest): Promise<void> {
     const path = join(this.dir, `${manifest.token}.json`);
-    const temp = `${path}.tmp`;
-    try {
-      const file = await open(temp, "w", 0o600);
-      try {
-        await file.writeFile(JSON.stringify(manifest));
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temp, path);
-      const dir = await open(this.dir, "r");
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    } catch (err) {
-      await rm(temp, { force: true });
-      throw spoolWriteError(err);
-    }
+    await writeFileDurably(path, JSON.stringify(manifest), { syncDirectory: true }).catch(
+      (err: unknown) => {
+        throw spoolWriteError(err);
+      },
+    );
   }
 
   async #checkDisk(bytes: number): Promise<void> {

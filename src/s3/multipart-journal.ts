@@ -19,8 +19,9 @@
  * uploads signed with caller keys, so the directory is 0700, its files
  * 0600, and an entry lives only as long as its upload.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileDurably } from "../durable-file.js";
 import type { Logger } from "../logger.js";
 import type { UploadTarget } from "./destination.js";
 import { Secret } from "./secret.js";
@@ -86,16 +87,8 @@ export class MultipartJournal {
             }
           : { kind: "service" },
     };
-    const path = join(this.#dir, fileOf(uploadId));
-    const temp = `${path}.tmp`;
-    const file = await open(temp, "w", 0o600);
-    try {
-      await file.writeFile(JSON.stringify(entry));
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, path);
+    // Its temporary file is `<name>.json.tmp`, which a sweep recognises.
+    await writeFileDurably(join(this.#dir, fileOf(uploadId)), JSON.stringify(entry));
   }
 
   /** Forgets an upload that was completed or aborted. */

@@ -39,6 +39,22 @@ export type S3CallObserver = (call: S3CallRecord) => void;
 /** Upper bound of concurrent connections per S3 host. */
 const MAX_SOCKETS_PER_HOST = 64;
 
+/**
+ * Makes client send every request body as UNSIGNED-PAYLOAD: SigV4 then
+ * signs without hashing the body (the signer takes a payload hash already
+ * in the request as given).
+ */
+export function sendUnsignedPayload(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+      return next(args);
+    },
+    { step: "build", name: "renderUploadUnsignedPayload" },
+  );
+}
+
 export class S3ClientFactory {
   readonly #settings: S3ClientSettings;
   /** Agents for endpoints the operator chose. */
@@ -99,17 +115,7 @@ export class S3ClientFactory {
     const unsigned =
       payloadSigning === "unsigned" ||
       (payloadSigning === "auto" && target.endpoint.scheme === "https");
-    if (unsigned) {
-      // The signer takes a payload hash already in the request as given.
-      client.middlewareStack.add(
-        (next) => (args) => {
-          const request = args.request as { headers?: Record<string, string> };
-          if (request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
-          return next(args);
-        },
-        { step: "build", name: "renderUploadUnsignedPayload" },
-      );
-    }
+    if (unsigned) sendUnsignedPayload(client);
     // One span per S3 call, a child of the RPC's span.
     client.middlewareStack.add(
       (next, context) => (args) =>

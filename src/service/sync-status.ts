@@ -3,12 +3,16 @@
  * retention time. Best effort: the call's outcome never depends on the
  * status store, and writes are chained so they land in order.
  */
+import type { ConnectError } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
 import type { StatusStore } from "../status/status-store.js";
 import { newStatus, type UploadStatusRecord } from "../status/upload-status.js";
+import { codeName } from "./error-table.js";
 
 export interface SyncStatus {
   update(change: Partial<UploadStatusRecord>): void;
+  /** Records the call's failure: FAILED, with error's code and message. */
+  fail(error: ConnectError): void;
 }
 
 export function recordSyncUpload(
@@ -40,10 +44,14 @@ export function recordSyncUpload(
       );
   };
   write();
+  const update = (change: Partial<UploadStatusRecord>) => {
+    record = { ...record, ...change, updateTime: Date.now() };
+    write();
+  };
   return {
-    update(change) {
-      record = { ...record, ...change, updateTime: Date.now() };
-      write();
+    update,
+    fail(error) {
+      update({ state: "FAILED", errorCode: codeName(error.code), errorMessage: error.rawMessage });
     },
   };
 }

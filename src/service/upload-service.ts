@@ -97,11 +97,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         };
       } catch (err) {
         const error = failure(err, ctx);
-        status?.update({
-          state: "FAILED",
-          errorCode: codeName(error.code),
-          errorMessage: error.rawMessage,
-        });
+        status?.fail(error);
         track(codeName(error.code), 0);
         throw logFailure(log, error, req.data.byteLength, started);
       } finally {
@@ -240,11 +236,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         };
       } catch (err) {
         const error = failure(err, ctx);
-        status?.update({
-          state: "FAILED",
-          errorCode: codeName(error.code),
-          errorMessage: error.rawMessage,
-        });
+        status?.fail(error);
         (track ?? tracker(deps.metrics, "UploadStream", false, started))(codeName(error.code), 0);
         throw logFailure(log, error, received, started);
       } finally {

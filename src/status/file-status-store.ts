@@ -4,8 +4,9 @@
  * restart of the service. Subscribers are notified in process. Expired
  * records are removed when read and by a periodic sweep.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileDurably } from "../durable-file.js";
 import type { StatusStore } from "./status-store.js";
 import { isTerminal, type UploadStatusRecord } from "./upload-status.js";
 
@@ -48,15 +49,7 @@ export async function createFileStatusStore(
     async put(record) {
       if (!TOKEN.test(record.token)) throw new Error("malformed token");
       const path = pathOf(record.token);
-      const temp = `${path}.${process.pid}.tmp`;
-      const file = await open(temp, "w", 0o600);
-      try {
-        await file.writeFile(JSON.stringify(record));
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temp, path);
+      await writeFileDurably(path, JSON.stringify(record), { temp: `${path}.${process.pid}.tmp` });
       for (const listener of listeners.get(record.token) ?? []) listener(record);
     },
     async get(token) {

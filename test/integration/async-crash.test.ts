@@ -18,7 +18,7 @@ import {
   removeBucket,
   s3Endpoint,
 } from "./support/s3-fixture.js";
-import { listening, run } from "./support/service-process.js";
+import { listening, run, serviceEnv } from "./support/service-process.js";
 import { objectSha256, waitForStatus } from "./support/status.js";
 import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 
@@ -37,15 +37,10 @@ describe("async uploads across a crash", () => {
 
   it("completes from the spool after SIGKILL and restart", async () => {
     const varDir = await mkdtemp(join(tmpdir(), "render-upload-crash-"));
-    const env = {
-      HOST: "127.0.0.1",
-      PORT: "0",
-      SPOOL_DIR: join(varDir, "spool"),
-      STATUS_DIR: join(varDir, "status"),
-      JOURNAL_DIR: join(varDir, "multipart"),
+    const env = serviceEnv(varDir, {
       S3_ALLOWED_HOSTS: `http://${proxy.host}`,
       UPLOAD_PART_BYTES: String(5 * MiB),
-    };
+    });
     const release = proxy.hold();
 
     const size = 23 * MiB;

@@ -21,7 +21,7 @@ import {
   removeBucket,
   s3Endpoint,
 } from "./support/s3-fixture.js";
-import { listening, type Running, run } from "./support/service-process.js";
+import { listening, type Running, run, serviceEnv } from "./support/service-process.js";
 import { objectSha256 } from "./support/status.js";
 import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 
@@ -40,14 +40,11 @@ describe("load", () => {
   before(async () => {
     bucket = await createBucket("ru-load");
     varDir = await mkdtemp(join(tmpdir(), "render-upload-load-"));
-    service = run({
-      HOST: "127.0.0.1",
-      PORT: "0",
-      SPOOL_DIR: join(varDir, "spool"),
-      STATUS_DIR: join(varDir, "status"),
-      JOURNAL_DIR: join(varDir, "multipart"),
-      S3_ALLOWED_HOSTS: `http://${s3Endpoint.host}`,
-    });
+    service = run(
+      serviceEnv(varDir, {
+        S3_ALLOWED_HOSTS: `http://${s3Endpoint.host}`,
+      }),
+    );
     baseUrl = `http://127.0.0.1:${await listening(service)}`;
   });
   after(async () => {

@@ -12,15 +12,18 @@ import { fileURLToPath } from "node:url";
 import { fromBinary } from "@bufbuild/protobuf";
 import { type FileDescriptorProto, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { file_grpc_health_v1_health } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { file_render_upload_v1_upload } from "../../src/gen/render/upload/v1/upload_pb.js";
 import { HealthState, type HealthStatus } from "../../src/ops/health.js";
 import { type ReflectionAnswer, ReflectionIndex } from "../../src/ops/reflection.js";
+import {
+  type GrpcJsHealthClient,
+  grpcJsHealthClient,
+  grpcJsServiceClient,
+} from "./support/clients.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const protoRoot = `${root}/proto`;
 const PYTHON = "/usr/bin/python3";
 
 const UPLOAD_SERVICE = "render.upload.v1.UploadService";
@@ -33,41 +36,8 @@ const SERVICES = [
 
 type Reply = Record<string, unknown>;
 
-/** A grpc-js client of service in file, loaded from the vendored .proto. */
-function loadClient(file: string, service: string, port: number): grpc.Client {
-  const definition = protoLoader.loadSync(file, {
-    includeDirs: [protoRoot],
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  // loadPackageDefinition nests by package: grpc -> health -> v1 -> Health.
-  const Client = service
-    .split(".")
-    .reduce<unknown>(
-      (node, part) => (node as Record<string, unknown>)[part],
-      grpc.loadPackageDefinition(definition),
-    ) as grpc.ServiceClientConstructor;
-  return new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-}
-
-type HealthClient = grpc.Client & {
-  Check(
-    req: { service: string },
-    options: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: Reply) => void,
-  ): void;
-  Watch(req: { service: string }, options?: grpc.CallOptions): grpc.ClientReadableStream<Reply>;
-};
-
-function healthClient(port: number): HealthClient {
-  return loadClient("grpc/health/v1/health.proto", "grpc.health.v1.Health", port) as HealthClient;
-}
-
 function check(
-  client: HealthClient,
+  client: GrpcJsHealthClient,
   service: string,
 ): Promise<{ err: grpc.ServiceError | null; res: Reply | undefined }> {
   return new Promise((resolve) =>
@@ -101,7 +71,7 @@ function reader(stream: grpc.ClientReadableStream<Reply>): () => Promise<Reply> 
 
 /** Sends requests on one ServerReflectionInfo stream; resolves with the answers. */
 function reflect(port: number, version: "v1" | "v1alpha", requests: Reply[]): Promise<Reply[]> {
-  const client = loadClient(
+  const client = grpcJsServiceClient(
     `grpc/reflection/${version}/reflection.proto`,
     `grpc.reflection.${version}.ServerReflection`,
     port,
@@ -230,11 +200,11 @@ describe("the health and reflection cores", () => {
 
 describe("grpc.health.v1.Health", () => {
   let server: TestServer;
-  let client: HealthClient;
+  let client: GrpcJsHealthClient;
 
   before(async () => {
     server = await startServer();
-    client = healthClient(server.port);
+    client = grpcJsHealthClient(server.port);
   });
   after(async () => {
     client.close();

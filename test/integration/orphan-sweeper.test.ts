@@ -18,7 +18,7 @@ import {
   removeBucket,
   s3Endpoint,
 } from "./support/s3-fixture.js";
-import { listening, run } from "./support/service-process.js";
+import { listening, run, serviceEnv } from "./support/service-process.js";
 import { chunksOf, collect, MiB, requestsOf } from "./support/stream-data.js";
 import { waitUntil } from "./support/wait-until.js";
 
@@ -39,16 +39,11 @@ describe("orphan sweeper", () => {
   });
 
   it("aborts the uploads a killed service left open, and only those", async () => {
-    const env = {
-      HOST: "127.0.0.1",
-      PORT: "0",
-      SPOOL_DIR: join(varDir, "spool"),
-      STATUS_DIR: join(varDir, "status"),
-      JOURNAL_DIR: join(varDir, "multipart"),
+    const env = serviceEnv(varDir, {
       S3_ALLOWED_HOSTS: `http://${proxy.host}`,
       UPLOAD_PART_BYTES: String(5 * MiB),
       ORPHAN_MAX_AGE_MS: "500",
-    };
+    });
     // Another client's upload in the same bucket, which the sweeper must not touch.
     await directClient().send(
       new CreateMultipartUploadCommand({ Bucket: bucket, Key: "theirs/upload.bin" }),

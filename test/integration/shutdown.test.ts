@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import {
   connectClient,
   destination,
   grpcJsClient,
+  grpcJsHealthClient,
   grpcJsUpload,
   renderTo,
 } from "./support/clients.js";
@@ -29,27 +29,10 @@ import {
   removeBucket,
   s3Endpoint,
 } from "./support/s3-fixture.js";
-import { listening, root, run } from "./support/service-process.js";
+import { listening, run, serviceEnv } from "./support/service-process.js";
 import { objectSha256 } from "./support/status.js";
 import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 import { waitUntil } from "./support/wait-until.js";
-
-/** A grpc-js Health client from the vendored proto. */
-function healthClient(port: number): grpc.Client & {
-  Watch: (req: { service: string }) => grpc.ClientReadableStream<{ status: string }>;
-} {
-  const definition = protoLoader.loadSync("grpc/health/v1/health.proto", {
-    includeDirs: [join(root, "proto")],
-    enums: String,
-  });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-  };
-  return new pkg.grpc.health.v1.Health(
-    `127.0.0.1:${port}`,
-    grpc.credentials.createInsecure(),
-  ) as unknown as ReturnType<typeof healthClient>;
-}
 
 describe("shutdown", () => {
   let proxy: FaultProxy;
@@ -67,16 +50,12 @@ describe("shutdown", () => {
     await rm(varDir, { recursive: true, force: true });
   });
 
-  const env = (grace: number) => ({
-    HOST: "127.0.0.1",
-    PORT: "0",
-    SPOOL_DIR: join(varDir, "spool"),
-    STATUS_DIR: join(varDir, "status"),
-    JOURNAL_DIR: join(varDir, "multipart"),
-    S3_ALLOWED_HOSTS: `http://${proxy.host}`,
-    UPLOAD_PART_BYTES: String(5 * MiB),
-    SHUTDOWN_GRACE_MS: String(grace),
-  });
+  const env = (grace: number) =>
+    serviceEnv(varDir, {
+      S3_ALLOWED_HOSTS: `http://${proxy.host}`,
+      UPLOAD_PART_BYTES: String(5 * MiB),
+      SHUTDOWN_GRACE_MS: String(grace),
+    });
 
   /** Starts a stalled multipart upload on a fresh service; resolves once its parts hang. */
   async function stalledUpload(key: string, grace: number) {
@@ -105,11 +84,11 @@ describe("shutdown", () => {
       20_000,
     );
     try {
-      const health = healthClient(port);
+      const health = grpcJsHealthClient(port);
       const watch = health.Watch({ service: "" });
       const statuses: string[] = [];
       const watchEnded = new Promise<void>((resolve) => {
-        watch.on("data", (m: { status: string }) => statuses.push(m.status));
+        watch.on("data", (m: Record<string, unknown>) => statuses.push(String(m.status)));
         watch.on("end", resolve);
         watch.on("error", () => resolve());
       });

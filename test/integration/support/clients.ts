@@ -160,3 +160,44 @@ export async function grpcJsStreamUpload(
   await done;
   return events;
 }
+
+/** A grpc-js client of service in file, loaded from the vendored .proto (enums as names). */
+export function grpcJsServiceClient(file: string, service: string, port: number): grpc.Client {
+  const definition = protoLoader.loadSync(file, {
+    includeDirs: [protoRoot],
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  // loadPackageDefinition nests by package: grpc -> health -> v1 -> Health.
+  const Client = service
+    .split(".")
+    .reduce<unknown>(
+      (node, part) => (node as Record<string, unknown>)[part],
+      grpc.loadPackageDefinition(definition),
+    ) as grpc.ServiceClientConstructor;
+  return new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+/** grpc.health.v1.Health through grpc-js; statuses come as names ("SERVING"). */
+export type GrpcJsHealthClient = grpc.Client & {
+  Check(
+    req: { service: string },
+    options: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: Record<string, unknown>) => void,
+  ): void;
+  Watch(
+    req: { service: string },
+    options?: grpc.CallOptions,
+  ): grpc.ClientReadableStream<Record<string, unknown>>;
+};
+
+export function grpcJsHealthClient(port: number): GrpcJsHealthClient {
+  return grpcJsServiceClient(
+    "grpc/health/v1/health.proto",
+    "grpc.health.v1.Health",
+    port,
+  ) as GrpcJsHealthClient;
+}

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("../../..", import.meta.url));
@@ -38,6 +39,21 @@ function assertBuilt(): void {
     built >= changed,
     "dist/ is missing or older than src/: run npm run build (npm test does)",
   );
+}
+
+/**
+ * A service's environment on a free loopback port, with its spool, status
+ * and journal directories below varDir, and env on top.
+ */
+export function serviceEnv(varDir: string, env: Record<string, string>): Record<string, string> {
+  return {
+    HOST: "127.0.0.1",
+    PORT: "0",
+    SPOOL_DIR: join(varDir, "spool"),
+    STATUS_DIR: join(varDir, "status"),
+    JOURNAL_DIR: join(varDir, "multipart"),
+    ...env,
+  };
 }
 
 export function run(env: Record<string, string>): Running {
