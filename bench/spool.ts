@@ -9,6 +9,9 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Spool } from "../src/async/spool.js";
+import { resolveDestination } from "../src/destination/destination.js";
+import { parseHostAllowlist } from "../src/destination/host-allowlist.js";
+import { persistTarget } from "../src/destination/persisted-target.js";
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SPOOL_MB ?? 1024);
@@ -18,22 +21,32 @@ const parent = process.env.BENCH_SPOOL_DIR ?? "var";
 await mkdir(parent, { recursive: true });
 const dir = await mkdtemp(join(parent, "render-upload-spool-"));
 const block = Buffer.alloc(MiB, 0x5a);
-const destination = {
-  type: "s3",
-  bucket: "bench",
-  filename: "bench.bin",
-  awsAccessKeyId: "",
-  awsSecretAccessKey: "",
-  awsUsePolicy: true,
-  s3host: "",
-  secure: false,
-  contenttype: "",
-  contentdisposition: "",
-  acl: "",
-  reducedRedundancy: false,
-  cachecontrol: "",
-  metadata: {},
-};
+const target = persistTarget(
+  resolveDestination(
+    {
+      type: "s3",
+      bucket: "bench",
+      filename: "bench.bin",
+      awsAccessKeyId: "",
+      awsSecretAccessKey: "",
+      awsUsePolicy: true,
+      s3host: "",
+      secure: false,
+      contenttype: "",
+      contentdisposition: "",
+      acl: "",
+      reducedRedundancy: false,
+      cachecontrol: "",
+      metadata: {},
+    },
+    {
+      allowedHosts: parseHostAllowlist("aws"),
+      defaultEndpoint: undefined,
+      defaultRegion: "us-east-1",
+      forcePathStyle: false,
+    },
+  ),
+);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const accept: number[] = [];
@@ -48,7 +61,7 @@ try {
     let t = performance.now();
     const manifest = await spool.write(token, chunks(), sizeMiB * MiB, () => ({
       movie: "bench",
-      destination,
+      target,
       sha256: "",
       createTime: Date.now(),
     }));

@@ -50,4 +50,4 @@ bash scripts/python-grpc.sh
 npm run --silent build
 
 node --import tsx --test --test-reporter=spec --test-timeout=600000 \
-  'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
+  'test/unit/**/*.test.ts' 'test/service/**/*.test.ts' 'test/integration/**/*.test.ts'

@@ -4,6 +4,8 @@
  * and the server. main.ts runs it; integration tests build it in process
  * with their own configuration and log destination.
  */
+
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { AsyncUploads } from "./async/async-uploads.js";
 import { Spool } from "./async/spool.js";
 import type { Config } from "./config.js";
@@ -16,15 +18,21 @@ import { createS3ObjectStore } from "./s3/s3-object-store.js";
 import { createServer, type RenderUploadServer } from "./server.js";
 import { CallerLimits, createAuthInterceptor } from "./service/caller.js";
 import { describeForStatus } from "./service/error-table.js";
+import { recheckTarget } from "./service/render-request.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
 import type { StatusStore } from "./status/status-store.js";
 import { createUploadMetrics } from "./telemetry/metrics.js";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing-interceptor.js";
 import { ByteBudget } from "./upload/byte-budget.js";
+import type { ObjectStore } from "./upload/object-store.js";
 
 /** A built service: the server and what must be released with it. */
 export interface App {
   readonly server: RenderUploadServer;
+  /** The services the server registers (in-memory tests route to them directly). */
+  readonly routes: (router: ConnectRouter) => void;
+  /** The interceptors around every call: tracing, then authentication. */
+  readonly interceptors: readonly Interceptor[];
   /** What grpc.health.v1.Health reports; setAllNotServing() on shutdown. */
   readonly health: HealthState;
   /**
@@ -41,6 +49,8 @@ export interface AppOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Sees every S3 call (tests record the call sequence with it). */
   readonly s3Observer?: S3CallObserver;
+  /** Where uploads go instead of S3 (in-memory tests). */
+  readonly store?: ObjectStore;
 }
 
 export async function createApp(
@@ -51,15 +61,17 @@ export async function createApp(
   const { shutdownSignal, s3Observer } = options;
   const clients = new S3ClientFactory(config.s3, s3Observer);
   const journal = await MultipartJournal.open(config.upload.journalDir);
-  const store = createS3ObjectStore(
-    clients,
-    (uploadId, err) =>
-      log.error(
-        { uploadId, error: err instanceof Error ? err.name : "Unknown" },
-        "AbortMultipartUpload failed: the orphan sweeper will retry it",
-      ),
-    journal,
-  );
+  const store =
+    options.store ??
+    createS3ObjectStore(
+      clients,
+      (uploadId, err) =>
+        log.error(
+          { uploadId, error: err instanceof Error ? err.name : "Unknown" },
+          "AbortMultipartUpload failed: the orphan sweeper will retry it",
+        ),
+      journal,
+    );
   const stopSweeper = startOrphanSweeper(
     journal,
     (target, uploadId) => store.abortMultipart(target, uploadId),
@@ -87,41 +99,43 @@ export async function createApp(
     store,
     statuses,
     budget,
-    settings: config.s3,
     upload: config.upload,
     concurrency: async.concurrency,
     maxPending: async.maxPending,
     maxAttempts: async.maxAttempts,
     retryBaseMs: async.retryBaseMs,
     describeError: describeForStatus,
+    recheck: (target) => recheckTarget(target, config.s3),
     log,
   });
   const health = createHealthState();
+  const routes = createRoutes({
+    settings: config.s3,
+    store,
+    log,
+    budget,
+    upload: config.upload,
+    statuses,
+    asyncUploads,
+    health,
+    metrics,
+    limits: new CallerLimits(config.callers.maxConcurrentUploads, config.callers.maxUploadBytes),
+  });
+  // Tracing outermost, so refused calls are traced too.
+  const interceptors: Interceptor[] = [
+    createRpcTracingInterceptor(),
+    ...(config.callers.tokens.length > 0 || config.tls?.clientCa !== undefined
+      ? [
+          createAuthInterceptor(
+            new Map(config.callers.tokens.map((t) => [t.token.reveal(), t.name])),
+            config.tls?.clientCa !== undefined,
+          ),
+        ]
+      : []),
+  ];
   const server = createServer({
-    routes: createRoutes({
-      settings: config.s3,
-      store,
-      log,
-      budget,
-      upload: config.upload,
-      statuses,
-      asyncUploads,
-      health,
-      metrics,
-      limits: new CallerLimits(config.callers.maxConcurrentUploads, config.callers.maxUploadBytes),
-    }),
-    // Tracing outermost, so refused calls are traced too.
-    interceptors: [
-      createRpcTracingInterceptor(),
-      ...(config.callers.tokens.length > 0 || config.tls?.clientCa !== undefined
-        ? [
-            createAuthInterceptor(
-              new Map(config.callers.tokens.map((t) => [t.token.reveal(), t.name])),
-              config.tls?.clientCa !== undefined,
-            ),
-          ]
-        : []),
-    ],
+    routes,
+    interceptors,
     ...(config.tls
       ? {
           tls: {
@@ -137,6 +151,8 @@ export async function createApp(
   });
   return {
     server,
+    routes,
+    interceptors,
     health,
     async dispose() {
       stopSweeper();

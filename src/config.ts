@@ -9,21 +9,10 @@
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
-import { type HostAllowlist, parseHostAllowlist } from "./s3/host-allowlist.js";
-import { parseS3Host, type S3Host } from "./s3/s3-host.js";
-import { Secret } from "./s3/secret.js";
-
-/** How the S3 client computes and validates request/response checksums. */
-export type ChecksumMode = "WHEN_SUPPORTED" | "WHEN_REQUIRED";
-
-/** SigV4 payload signing mode. */
-export type PayloadSigning = "auto" | "signed" | "unsigned";
-
-/** Static credentials: an access key id and its secret. */
-export interface StaticCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: Secret;
-}
+import { type HostAllowlist, parseHostAllowlist } from "./destination/host-allowlist.js";
+import { parseS3Host, type S3Host } from "./destination/s3-host.js";
+import type { ChecksumMode, PayloadSigning, StaticCredentials } from "./s3/s3-client-factory.js";
+import { Secret } from "./secret.js";
 
 /** Settings of the S3 side of the service. */
 export interface S3Config {

@@ -1,123 +1,112 @@
 /**
  * Domain errors: what can go wrong with an upload, in the service's own terms.
- * They know nothing of gRPC; src/service/error-table.ts maps them (and S3's
- * errors) to gRPC codes in one place.
+ * They know nothing of gRPC; src/service/error-table.ts maps each class (and
+ * S3's errors) to a gRPC code in one table.
  *
- * Every message is written for the caller and names the request field it is
- * about. None of them ever contains a credential.
+ * Every one is a FieldError: it names the request field it is about and says
+ * what is wrong with it, in words written for the caller. A lower layer names
+ * only the field as it knows it ("bucket"); the service layer, which knows
+ * where that field sits in the request, places it there with under()
+ * ("render.upload.destination.bucket"). None of them ever carries a
+ * credential.
  */
 
-/** A request field has a value the service cannot use. */
-export class InvalidFieldError extends Error {
-  override name = "InvalidFieldError";
+/** An error about one request field: its path and the problem. */
+export abstract class FieldError extends Error {
   constructor(
-    /** The field's path in the request, such as "render.upload.destination.bucket". */
+    /** The field's path, such as "bucket" or "render.upload.destination.bucket". */
     readonly field: string,
     /** What is wrong, without the field's name. */
     readonly problem: string,
   ) {
     super(`${field}: ${problem}`);
   }
+
+  /** The same error, of the same class, with its field placed under path. */
+  under(path: string): this {
+    const moved = Object.create(Object.getPrototypeOf(this) as object) as this;
+    Object.assign(moved, this, {
+      field: `${path}.${this.field}`,
+      message: `${path}.${this.message}`,
+    });
+    return moved;
+  }
+}
+
+/** err with its field placed under path when it is a FieldError; anything else as it is. */
+export function underPath(err: unknown, path: string): unknown {
+  return err instanceof FieldError ? err.under(path) : err;
+}
+
+/** A request field has a value the service cannot use. */
+export class InvalidFieldError extends FieldError {
+  override name = "InvalidFieldError";
 }
 
 /** The request names an S3 host the service may not connect to. */
-export class HostNotAllowedError extends Error {
+export class HostNotAllowedError extends FieldError {
   override name = "HostNotAllowedError";
   constructor(
-    readonly field: string,
+    field: string,
+    /** The host as the request named it. */
     readonly host: string,
     reason: string,
   ) {
-    super(`${field}: ${reason}`);
+    super(field, reason);
   }
 }
 
 /** The request asks for something this version of the service does not do. */
-export class NotSupportedError extends Error {
+export class NotSupportedError extends FieldError {
   override name = "NotSupportedError";
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field}: ${problem}`);
-  }
 }
 
 /** The service lacks something it needs to serve the request (configuration). */
-export class ServiceSetupError extends Error {
+export class ServiceSetupError extends FieldError {
   override name = "ServiceSetupError";
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field}: ${problem}`);
-  }
-}
-
-/**
- * The same error with its field placed under a path, so that a check that
- * knows only a destination's own field names ("bucket") reports the field's
- * place in the request ("render.upload.destination.bucket").
- */
-export function underPath(err: unknown, path: string): unknown {
-  if (err instanceof InvalidFieldError)
-    return new InvalidFieldError(`${path}.${err.field}`, err.problem);
-  if (err instanceof HostNotAllowedError) {
-    return new HostNotAllowedError(
-      `${path}.${err.field}`,
-      err.host,
-      err.message.slice(err.field.length + 2),
-    );
-  }
-  return err;
 }
 
 /** The bytes received are not the bytes the caller said it sent. */
-export class ChecksumMismatchError extends Error {
+export class ChecksumMismatchError extends FieldError {
   override name = "ChecksumMismatchError";
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field}: ${problem}`);
+}
+
+/** The request field that asks for an asynchronous upload. */
+const ASYNC_FIELD = "render.upload.async";
+
+/** The async spool has no room for an upload now (caps or disk). */
+export class SpoolFullError extends FieldError {
+  override name = "SpoolFullError";
+  constructor(problem: string) {
+    super(ASYNC_FIELD, problem);
   }
 }
 
-/** The async spool cannot take an upload now. */
-export class SpoolError extends Error {
-  override name = "SpoolError";
-  constructor(
-    /** "full": no room (caps or disk); "unavailable": the spool cannot be written. */
-    readonly kind: "full" | "unavailable",
-    message: string,
-  ) {
-    super(message);
+/** The async spool (or the status store behind it) cannot be written now. */
+export class SpoolUnavailableError extends FieldError {
+  override name = "SpoolUnavailableError";
+  constructor(problem: string) {
+    super(ASYNC_FIELD, problem);
   }
 }
 
 /** No upload has this token (or its status has expired). */
-export class UnknownUploadError extends Error {
+export class UnknownUploadError extends FieldError {
   override name = "UnknownUploadError";
   constructor() {
-    super("token: no upload has this token, or its status has expired");
+    super("token", "no upload has this token, or its status has expired");
   }
 }
 
 /** The upload has already ended, so it cannot be changed. */
-export class UploadEndedError extends Error {
+export class UploadEndedError extends FieldError {
   override name = "UploadEndedError";
   constructor(state: string) {
-    super(`token: the upload has already ended (${state})`);
+    super("token", `the upload has already ended (${state})`);
   }
 }
 
 /** A caller went over one of its limits (concurrent uploads, bytes per upload). */
-export class LimitExceededError extends Error {
+export class LimitExceededError extends FieldError {
   override name = "LimitExceededError";
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field}: ${problem}`);
-  }
 }

@@ -21,22 +21,9 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
-import {
-  type ConnectRouter,
-  createContextKey,
-  createContextValues,
-  type Interceptor,
-} from "@connectrpc/connect";
+import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-
-/**
- * The subject (CN, or the SHA-256 fingerprint when it has none) of the
- * client certificate the TLS handshake verified against the client CA;
- * undefined without one.
- */
-export const TLS_PEER = createContextKey<string | undefined>(undefined, {
-  description: "verified client certificate",
-});
+import { TLS_PEER } from "./context-keys.js";
 
 /** The HTTP/2 connection preface (RFC 9113, section 3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -49,6 +36,9 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
 const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
+
+/** How long a client may go on sending after its call's status, in milliseconds. */
+const UNREAD_GRACE_MS = 1_000;
 
 /** Server settings. */
 export interface ServerOptions {
@@ -80,6 +70,8 @@ export interface RenderUploadServer {
    * graceMs, then closes every connection that is left.
    */
   close(graceMs: number): Promise<void>;
+  /** The paths of the calls open now (request received, response not yet ended). */
+  openCalls(): string[];
 }
 
 export function createServer(options: ServerOptions): RenderUploadServer {
@@ -95,10 +87,15 @@ export function createServer(options: ServerOptions): RenderUploadServer {
       return values;
     },
   });
+  /** The calls open now, with their paths. */
+  const calls = new Map<object, string>();
   const handler = (
     req: http.IncomingMessage | http2.Http2ServerRequest,
     res: http.ServerResponse | http2.Http2ServerResponse,
   ) => {
+    calls.set(res, req.url ?? "");
+    res.once("close", () => calls.delete(res));
+    if ("stream" in req && "stream" in res) drainOnEnd(req, res);
     withSpecGrpcMessage(res);
     connectHandler(req, res);
   };
@@ -172,7 +169,43 @@ export function createServer(options: ServerOptions): RenderUploadServer {
         h1?.closeIdleConnections();
       });
     },
+    openCalls() {
+      return [...calls.values()];
+    },
   };
+}
+
+/**
+ * Once a call's response has ended (its status sent), what the client sent
+ * and the call left unread (a stream it refused) is read and dropped, so the
+ * stream ends. Left alone, the stream would stay open, holding a stream slot
+ * and up to a window of bytes, until the connection closes. Where that
+ * cannot finish it (the call destroyed its request, or the client keeps
+ * sending after its status has arrived), the stream is closed after a short
+ * grace with RST_STREAM NO_ERROR, as the gRPC spec's HTTP/2 mapping says,
+ * and its buffered bytes are dropped.
+ */
+function drainOnEnd(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
+  const { stream } = res;
+  stream.once("finish", () => {
+    if (stream.readableEnded) return;
+    // The request is in paused mode (the call read it through an async
+    // iterator): read it until it is empty, each time more arrives.
+    const drop = () => {
+      while (!req.destroyed && req.read() !== null) {
+        // dropped: the call is over
+      }
+    };
+    req.on("readable", drop);
+    drop();
+    const timer = setTimeout(() => {
+      if (stream.destroyed) return;
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      stream.destroy();
+    }, UNREAD_GRACE_MS);
+    timer.unref();
+    stream.once("close", () => clearTimeout(timer));
+  });
 }
 
 /** The verified client certificate's subject, if the connection has one. */

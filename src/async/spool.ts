@@ -17,15 +17,16 @@
 import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
+import type { PersistedTarget } from "../destination/persisted-target.js";
 import { writeFileDurably } from "../durable-file.js";
-import { SpoolError } from "../errors.js";
-import type { DestinationInput } from "../s3/destination.js";
+import { SpoolFullError, SpoolUnavailableError } from "../errors.js";
 
 /** What a spool entry records of its upload. */
 export interface SpoolManifest {
   readonly token: string;
   readonly movie: string;
-  readonly destination: DestinationInput;
+  /** Where the upload goes, resolved when it was accepted. */
+  readonly target: PersistedTarget;
   readonly sizeBytes: number;
   readonly sha256: string;
   readonly createTime: number;
@@ -55,7 +56,7 @@ export class Spool {
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
-      throw new SpoolError("unavailable", `the spool directory cannot be created (${codeOf(err)})`);
+      throw new SpoolUnavailableError(`the spool directory cannot be created (${codeOf(err)})`);
     }
     const spool = new Spool(dir, maxBytes);
     const names = await readdir(dir);
@@ -93,7 +94,7 @@ export class Spool {
    * Writes an entry: the chunks to the data file, then the manifest that
    * complete() returns once the chunks have ended. Room for declaredBytes
    * (or, when unknown, for each chunk as it comes) is reserved against the
-   * spool's cap and the disk's free space; running out is SpoolError "full".
+   * spool's cap and the disk's free space; running out is SpoolFullError.
    * On any failure the partial entry is removed.
    */
   async write(
@@ -106,8 +107,7 @@ export class Spool {
     let reserved = 0;
     const reserve = async (bytes: number) => {
       if (this.#heldBytes + bytes > this.maxBytes) {
-        throw new SpoolError(
-          "full",
+        throw new SpoolFullError(
           `the async spool is full (${this.#heldBytes} of ${this.maxBytes} bytes held); retry later or upload synchronously`,
         );
       }
@@ -187,8 +187,7 @@ export class Spool {
       throw spoolWriteError(err);
     });
     if (stats.bavail * stats.bsize < bytes + DISK_RESERVE_BYTES) {
-      throw new SpoolError(
-        "full",
+      throw new SpoolFullError(
         "the async spool's disk is full; retry later or upload synchronously",
       );
     }
@@ -201,17 +200,15 @@ function codeOf(err: unknown): string {
 }
 
 /** A file system error while spooling, as a SpoolError. */
-function spoolWriteError(err: unknown): SpoolError {
-  if (err instanceof SpoolError) return err;
+function spoolWriteError(err: unknown): SpoolFullError | SpoolUnavailableError {
+  if (err instanceof SpoolFullError || err instanceof SpoolUnavailableError) return err;
   const code = codeOf(err);
   if (code === "ENOSPC" || code === "EDQUOT") {
-    return new SpoolError(
-      "full",
+    return new SpoolFullError(
       `the async spool's disk is full (${code}); retry later or upload synchronously`,
     );
   }
-  return new SpoolError(
-    "unavailable",
+  return new SpoolUnavailableError(
     `the async spool cannot be written (${code}); retry later or upload synchronously`,
   );
 }

@@ -3,8 +3,9 @@
  * uploads with aws_use_policy may write into the bucket as the service's own
  * identity. Pure: the bucket name is checked with the service's own rules.
  */
+
+import { checkBucket } from "../destination/destination.js";
 import { InvalidFieldError } from "../errors.js";
-import { checkBucket } from "../s3/destination.js";
 import { UsageError } from "./output.js";
 
 /** What the service does in the bucket: the seed's actions, on its objects only. */

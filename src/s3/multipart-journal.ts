@@ -21,25 +21,23 @@
  */
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { UploadTarget } from "../destination/destination.js";
+import {
+  type PersistedTarget,
+  persistTarget,
+  restoreTarget,
+} from "../destination/persisted-target.js";
 import { writeFileDurably } from "../durable-file.js";
 import type { Logger } from "../logger.js";
-import type { UploadTarget } from "./destination.js";
-import { Secret } from "./secret.js";
 
 /** Sends one AbortMultipartUpload. */
 export type AbortMultipart = (target: UploadTarget, uploadId: string) => Promise<void>;
 
-/** What a journal entry records. */
+/** What a journal entry records: the upload, when it was opened, and where it goes. */
 interface JournalEntry {
   readonly uploadId: string;
   readonly createTime: number;
-  readonly bucket: string;
-  readonly key: string;
-  readonly endpoint: UploadTarget["endpoint"];
-  readonly pathStyle: boolean;
-  readonly credentials:
-    | { readonly kind: "caller"; readonly accessKeyId: string; readonly secretAccessKey: string }
-    | { readonly kind: "service" };
+  readonly target: PersistedTarget;
 }
 
 /** A file name for an upload id (ids are opaque and may hold any character). */
@@ -70,23 +68,7 @@ export class MultipartJournal {
   /** Records an upload this process just opened, durably. */
   async add(target: UploadTarget, uploadId: string): Promise<void> {
     this.#inFlight.add(uploadId);
-    const { credentials } = target;
-    const entry: JournalEntry = {
-      uploadId,
-      createTime: Date.now(),
-      bucket: target.bucket,
-      key: target.key,
-      endpoint: target.endpoint,
-      pathStyle: target.pathStyle,
-      credentials:
-        credentials.kind === "caller"
-          ? {
-              kind: "caller",
-              accessKeyId: credentials.accessKeyId,
-              secretAccessKey: credentials.secretAccessKey.reveal(),
-            }
-          : { kind: "service" },
-    };
+    const entry: JournalEntry = { uploadId, createTime: Date.now(), target: persistTarget(target) };
     // Its temporary file is `<name>.json.tmp`, which a sweep recognises.
     await writeFileDurably(join(this.#dir, fileOf(uploadId)), JSON.stringify(entry));
   }
@@ -156,10 +138,15 @@ export class MultipartJournal {
       if (this.#inFlight.has(entry.uploadId)) continue;
       if (!abandoned && (abandonedOnly || now - entry.createTime < maxAgeMs)) continue;
       try {
-        await abort(targetOf(entry), entry.uploadId);
+        await abort(restoreTarget(entry.target), entry.uploadId);
         aborted++;
         log.info(
-          { bucket: entry.bucket, key: entry.key, ageMs: now - entry.createTime, abandoned },
+          {
+            bucket: entry.target.bucket,
+            key: entry.target.key,
+            ageMs: now - entry.createTime,
+            abandoned,
+          },
           "aborted an orphaned multipart upload",
         );
       } catch (err) {
@@ -167,7 +154,7 @@ export class MultipartJournal {
         // Already gone (completed or aborted elsewhere): nothing left to free.
         if (code !== "NoSuchUpload" && code !== "NoSuchKey") {
           log.warn(
-            { bucket: entry.bucket, key: entry.key, error: code },
+            { bucket: entry.target.bucket, key: entry.target.key, error: code },
             "orphan abort failed; will retry",
           );
           continue;
@@ -178,33 +165,6 @@ export class MultipartJournal {
     }
     return aborted;
   }
-}
-
-/** Enough of an UploadTarget to sign and send an abort. */
-function targetOf(entry: JournalEntry): UploadTarget {
-  return {
-    endpoint: entry.endpoint,
-    pathStyle: entry.pathStyle,
-    bucket: entry.bucket,
-    key: entry.key,
-    credentials:
-      entry.credentials.kind === "caller"
-        ? {
-            kind: "caller",
-            accessKeyId: entry.credentials.accessKeyId,
-            secretAccessKey: new Secret(entry.credentials.secretAccessKey),
-          }
-        : { kind: "service" },
-    object: {
-      contentType: "",
-      contentDisposition: undefined,
-      cacheControl: undefined,
-      acl: "private",
-      storageClass: undefined,
-      metadata: {},
-    },
-    url: "",
-  };
 }
 
 /** When the sweeper runs. */

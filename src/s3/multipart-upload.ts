@@ -15,8 +15,9 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import type { UploadTarget } from "../destination/destination.js";
 import type { MultipartUpload, StoredObject } from "../upload/object-store.js";
-import { objectRequest, type UploadTarget } from "./destination.js";
+import { objectRequest } from "./object-request.js";
 
 /** How long an abort may take, in milliseconds, whatever the caller's state. */
 const ABORT_TIMEOUT_MS = 30_000;

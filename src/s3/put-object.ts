@@ -3,8 +3,9 @@
  * setting of the destination.
  */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { UploadTarget } from "../destination/destination.js";
 import type { StoredObject } from "../upload/object-store.js";
-import { objectRequest, type UploadTarget } from "./destination.js";
+import { objectRequest } from "./object-request.js";
 
 /** Stores body at target. Rejects with the SDK's error; aborts on signal. */
 export async function putObject(

@@ -7,11 +7,23 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import type { ChecksumMode, PayloadSigning, StaticCredentials } from "../config.js";
+import type { UploadTarget } from "../destination/destination.js";
+import { endpointUrl } from "../destination/endpoint.js";
+import type { Secret } from "../secret.js";
 import { inS3Span } from "../telemetry/s3-spans.js";
 import { publicOnlyLookup } from "./address-guard.js";
-import type { UploadTarget } from "./destination.js";
-import { endpointUrl } from "./endpoint.js";
+
+/** How the S3 client computes and validates request/response checksums. */
+export type ChecksumMode = "WHEN_SUPPORTED" | "WHEN_REQUIRED";
+
+/** SigV4 payload signing mode. */
+export type PayloadSigning = "auto" | "signed" | "unsigned";
+
+/** Static credentials: an access key id and its secret. */
+export interface StaticCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: Secret;
+}
 
 /** What the factory needs from the configuration. */
 export interface S3ClientSettings {

@@ -13,19 +13,10 @@
  * upload (UPLOAD_MAX_BYTES), each RESOURCE_EXHAUSTED with a clear message.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import {
-  Code,
-  ConnectError,
-  createContextKey,
-  type HandlerContext,
-  type Interceptor,
-} from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import { CALLER, TLS_PEER } from "../context-keys.js";
 import { LimitExceededError } from "../errors.js";
-import { TLS_PEER } from "../server.js";
 import { chunkStage } from "../upload/chunk-stage.js";
-
-/** The caller's name, set by the auth interceptor. */
-export const CALLER = createContextKey<string>("anonymous", { description: "caller" });
 
 /** Services every caller may use without a token. */
 const OPEN_SERVICES = new Set(["grpc.health.v1.Health"]);

@@ -10,15 +10,18 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   ChecksumMismatchError,
+  FieldError,
   HostNotAllowedError,
   InvalidFieldError,
   LimitExceededError,
   NotSupportedError,
   ServiceSetupError,
-  SpoolError,
+  SpoolFullError,
+  SpoolUnavailableError,
   UnknownUploadError,
   UploadEndedError,
 } from "../errors.js";
+import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.js";
 import {
   describeS3Error,
   isNetworkFailure,
@@ -26,9 +29,7 @@ import {
   isTimeout,
   type S3Failure,
 } from "../s3/s3-errors.js";
-
-/** Path of the destination message in a request. */
-export const DESTINATION_PATH = "render.upload.destination";
+import { DESTINATION_PATH } from "./render-request.js";
 
 /** How one S3 error code reaches the caller. */
 interface S3Rule {
@@ -124,89 +125,113 @@ const S3_RULES: Readonly<Record<string, S3Rule>> = {
   },
 };
 
+/** A domain error's class. */
+type FieldErrorClass = abstract new (...args: never[]) => FieldError;
+
+/** Each domain error class, by the code it reaches the caller with. */
+const DOMAIN_CODES: ReadonlyMap<FieldErrorClass, Code> = new Map<FieldErrorClass, Code>([
+  [InvalidFieldError, Code.InvalidArgument],
+  [HostNotAllowedError, Code.PermissionDenied],
+  [NotSupportedError, Code.Unimplemented],
+  [ChecksumMismatchError, Code.DataLoss],
+  [SpoolFullError, Code.ResourceExhausted],
+  [SpoolUnavailableError, Code.Unavailable],
+  [LimitExceededError, Code.ResourceExhausted],
+  [UnknownUploadError, Code.NotFound],
+  [UploadEndedError, Code.FailedPrecondition],
+  [ServiceSetupError, Code.FailedPrecondition],
+]);
+
 /**
  * Turns anything an upload threw into a ConnectError for the caller. A
  * ConnectError passes through; a domain error or an S3 error goes through
- * the table; anything else is INTERNAL, with no detail.
+ * the tables; anything else is INTERNAL, with no detail. An error about a
+ * request field carries a google.rpc.BadRequest detail naming it, so a
+ * client in any language reads the field without parsing the message.
  */
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
-  if (err instanceof InvalidFieldError) {
-    return new ConnectError(err.message, Code.InvalidArgument, undefined, undefined, err);
-  }
-  if (err instanceof HostNotAllowedError) {
-    return new ConnectError(err.message, Code.PermissionDenied, undefined, undefined, err);
-  }
-  if (err instanceof NotSupportedError) {
-    return new ConnectError(err.message, Code.Unimplemented, undefined, undefined, err);
-  }
-  if (err instanceof ChecksumMismatchError) {
-    return new ConnectError(err.message, Code.DataLoss, undefined, undefined, err);
-  }
-  if (err instanceof SpoolError) {
-    const code = err.kind === "full" ? Code.ResourceExhausted : Code.Unavailable;
-    return new ConnectError(`render.upload.async: ${err.message}`, code, undefined, undefined, err);
-  }
-  if (err instanceof LimitExceededError) {
-    return new ConnectError(err.message, Code.ResourceExhausted, undefined, undefined, err);
-  }
-  if (err instanceof UnknownUploadError) {
-    return new ConnectError(err.message, Code.NotFound, undefined, undefined, err);
-  }
-  if (err instanceof UploadEndedError) {
-    return new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
-  }
-  if (err instanceof ServiceSetupError) {
-    return new ConnectError(err.message, Code.FailedPrecondition, undefined, undefined, err);
+  if (err instanceof FieldError) {
+    const code = DOMAIN_CODES.get(err.constructor as FieldErrorClass);
+    return fieldError(err.field, err.problem, code ?? Code.Internal, err);
   }
   return s3ErrorToConnectError(err);
+}
+
+/** A ConnectError about field: "field: problem", with the BadRequest detail. */
+function fieldError(field: string, problem: string, code: Code, cause: unknown): ConnectError {
+  return new ConnectError(
+    `${field}: ${problem}`,
+    code,
+    undefined,
+    [{ desc: BadRequestSchema, value: { fieldViolations: [{ field, description: problem }] } }],
+    cause,
+  );
 }
 
 /** The table lookup for an error an S3 call rejected with. */
 export function s3ErrorToConnectError(err: unknown): ConnectError {
   const failure = describeS3Error(err);
-  const { code, message } = classify(failure);
+  const { code, field, text } = classify(failure);
   const ref = failure.requestId === undefined ? "" : ` (S3 request id ${failure.requestId})`;
-  return new ConnectError(`${message}${ref}`, code, undefined, undefined, err);
+  if (field === undefined)
+    return new ConnectError(`${text}${ref}`, code, undefined, undefined, err);
+  return fieldError(field, `${text}${ref}`, code, err);
 }
 
-function classify(failure: S3Failure): { code: Code; message: string } {
+/** How an S3 failure reaches the caller: its code, the field at fault (if any), and what to say. */
+interface Classified {
+  readonly code: Code;
+  readonly field: string | undefined;
+  readonly text: string;
+}
+
+function classify(failure: S3Failure): Classified {
   const rule = Object.hasOwn(S3_RULES, failure.code) ? S3_RULES[failure.code] : undefined;
   if (rule !== undefined) {
     return {
       code: rule.code,
-      message: `${DESTINATION_PATH}.${rule.field}: ${rule.text} (${failure.code})`,
+      field: `${DESTINATION_PATH}.${rule.field}`,
+      text: `${rule.text} (${failure.code})`,
     };
   }
   const host = `${DESTINATION_PATH}.s3host`;
   if (failure.code === "AbortError") {
-    return { code: Code.Canceled, message: "the upload was cancelled" };
+    return { code: Code.Canceled, field: undefined, text: "the upload was cancelled" };
   }
   if (isTimeout(failure)) {
     return {
       code: Code.Unavailable,
-      message: `${host}: S3 did not answer in time (${failure.code}); retry later`,
+      field: host,
+      text: `S3 did not answer in time (${failure.code}); retry later`,
     };
   }
   if (isNetworkFailure(failure)) {
     return {
       code: Code.Unavailable,
-      message: `${host}: could not reach S3 (${failure.code}); retry later`,
+      field: host,
+      text: `could not reach S3 (${failure.code}); retry later`,
     };
   }
   if (isS3ServerFault(failure)) {
     return {
       code: Code.Unavailable,
-      message: `${host}: S3 failed with HTTP ${failure.httpStatus} (${failure.code}); retry later`,
+      field: host,
+      text: `S3 failed with HTTP ${failure.httpStatus} (${failure.code}); retry later`,
     };
   }
   if (failure.httpStatus !== undefined) {
     return {
       code: Code.FailedPrecondition,
-      message: `${DESTINATION_PATH}: S3 refused the upload with HTTP ${failure.httpStatus} (${failure.code})`,
+      field: DESTINATION_PATH,
+      text: `S3 refused the upload with HTTP ${failure.httpStatus} (${failure.code})`,
     };
   }
-  return { code: Code.Internal, message: "the upload failed for an internal reason" };
+  return {
+    code: Code.Internal,
+    field: undefined,
+    text: "the upload failed for an internal reason",
+  };
 }
 
 /** Codes worth another attempt of a background upload. */

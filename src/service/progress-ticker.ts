@@ -69,6 +69,20 @@ export class ProgressTicker {
     return outcome.value;
   }
 
+  /**
+   * Yields each progress event of run(work), mapped to a response message,
+   * and returns work's value: what a streaming handler `yield*`s.
+   */
+  async *relay<T, E>(work: Promise<T>, toEvent: (p: ProgressSnapshot) => E): AsyncGenerator<E, T> {
+    const events = this.run(work);
+    let step = await events.next();
+    while (!step.done) {
+      yield toEvent(step.value);
+      step = await events.next();
+    }
+    return step.value;
+  }
+
   #signal(): void {
     this.#due = true;
     this.#wake?.();

@@ -4,7 +4,7 @@
  * The S3 implementation lives in src/s3; this interface keeps the pipeline
  * and the handlers free of S3 wire details.
  */
-import type { UploadTarget } from "../s3/destination.js";
+import type { UploadTarget } from "../destination/destination.js";
 
 export type { UploadTarget };
 

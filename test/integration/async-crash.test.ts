@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { UploadState } from "../../src/gen/render/upload/v1/upload_pb.js";
+import { chunksOf, collect, MiB, requestsOf, sha256Of } from "../support/stream-data.js";
 import { connectClient, destination, renderTo } from "./support/clients.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
 import {
@@ -20,7 +21,6 @@ import {
 } from "./support/s3-fixture.js";
 import { listening, run, serviceEnv } from "./support/service-process.js";
 import { objectSha256, waitForStatus } from "./support/status.js";
-import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 
 describe("async uploads across a crash", () => {
   let proxy: FaultProxy;

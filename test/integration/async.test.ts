@@ -10,48 +10,37 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code } from "@connectrpc/connect";
 import { UploadState, type UploadStatus } from "../../src/gen/render/upload/v1/upload_pb.js";
+import { chunksOf, collect, MiB, requestsOf, sha256Of } from "../support/stream-data.js";
 import { connectClient, destination, renderTo, uploadRequest } from "./support/clients.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
+import { useIntegration } from "./support/integration.js";
 import { rejection } from "./support/rejection.js";
-import {
-  createBucket,
-  listKeys,
-  openMultipartUploads,
-  removeBucket,
-  s3Endpoint,
-} from "./support/s3-fixture.js";
+import { listKeys, openMultipartUploads, s3Endpoint } from "./support/s3-fixture.js";
 import { objectSha256, waitForStatus } from "./support/status.js";
-import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
-import { startServer, type TestServer } from "./support/test-server.js";
 import { waitUntil } from "./support/wait-until.js";
 
 describe("async uploads", () => {
-  let server: TestServer;
   let proxy: FaultProxy;
-  let bucket: string;
 
   before(async () => {
     proxy = await startFaultProxy(s3Endpoint);
-    server = await startServer({
-      UPLOAD_PART_BYTES: String(5 * MiB),
-      S3_ALLOWED_HOSTS: `http://${s3Endpoint.host} http://${proxy.host}`,
-      ASYNC_MAX_PENDING: "3",
-      ASYNC_RETRY_BASE_MS: "100",
-      SPOOL_MAX_BYTES: String(64 * MiB),
-    });
-    bucket = await createBucket("ru-async");
   });
+  const suite = useIntegration("ru-async", () => ({
+    UPLOAD_PART_BYTES: String(5 * MiB),
+    S3_ALLOWED_HOSTS: `http://${s3Endpoint.host} http://${proxy.host}`,
+    ASYNC_MAX_PENDING: "3",
+    ASYNC_RETRY_BASE_MS: "100",
+    SPOOL_MAX_BYTES: String(64 * MiB),
+  }));
   after(async () => {
     proxy.gate = undefined;
-    await removeBucket(bucket);
-    await server.close();
     await proxy.close();
   });
 
-  const client = () => connectClient(server.baseUrl);
-  const spoolFiles = async () => readdir(join(server.varDir, "spool"));
+  const client = () => connectClient(suite.server.baseUrl);
+  const spoolFiles = async () => readdir(join(suite.server.varDir, "spool"));
   const asyncRequest = (key: string, data: Uint8Array, fields = {}) => {
-    const req = uploadRequest(destination(bucket, key, fields), data);
+    const req = uploadRequest(destination(suite.bucket, key, fields), data);
     if (req.render?.upload) req.render.upload.async = true;
     return req;
   };
@@ -60,7 +49,7 @@ describe("async uploads", () => {
     const data = new TextEncoder().encode("async unary body");
     const res = await client().upload(asyncRequest("async/unary.txt", data));
     assert.equal(res.state, UploadState.QUEUED);
-    assert.equal(res.upload, `http://${s3Endpoint.host}/${bucket}/async/unary.txt`);
+    assert.equal(res.upload, `http://${s3Endpoint.host}/${suite.bucket}/async/unary.txt`);
     assert.equal(res.sizeBytes, BigInt(data.byteLength));
     assert.equal(res.etag, "");
     const done = await waitForStatus(client(), res.token);
@@ -70,13 +59,13 @@ describe("async uploads", () => {
     assert.equal(done.totalBytes, BigInt(data.byteLength));
     assert.match(done.etag, /^".+"$/);
     assert.ok(done.createTime !== undefined && done.updateTime !== undefined);
-    assert.equal(await objectSha256(bucket, "async/unary.txt"), sha256OfBytes(data));
+    assert.equal(await objectSha256(suite.bucket, "async/unary.txt"), sha256OfBytes(data));
     assert.deepEqual(await spoolFiles(), [], "the spool entry is freed");
   });
 
   it("UploadStream with async: spooled, answered, then uploaded in parts", async () => {
     const size = 17 * MiB;
-    const dest = destination(bucket, "async/stream.bin");
+    const dest = destination(suite.bucket, "async/stream.bin");
     {
       const render = renderTo(dest);
       if (render.upload) render.upload.async = true;
@@ -102,14 +91,14 @@ describe("async uploads", () => {
       for (let i = 1; i < watched.length; i++) {
         assert.ok((watched[i]?.committedBytes ?? 0n) >= (watched[i - 1]?.committedBytes ?? 0n));
       }
-      assert.equal(await objectSha256(bucket, "async/stream.bin"), sha256Of(size));
-      assert.equal(await openMultipartUploads(bucket), 0);
+      assert.equal(await objectSha256(suite.bucket, "async/stream.bin"), sha256Of(size));
+      assert.equal(await openMultipartUploads(suite.bucket), 0);
     }
   });
 
   it("GetUpload reports synchronous uploads too; unknown tokens are NOT_FOUND", async () => {
     const res = await client().upload(
-      uploadRequest(destination(bucket, "sync.bin"), new Uint8Array(3)),
+      uploadRequest(destination(suite.bucket, "sync.bin"), new Uint8Array(3)),
     );
     assert.equal(res.state, UploadState.SUCCEEDED);
     const status = await waitForStatus(client(), res.token);
@@ -147,7 +136,7 @@ describe("async uploads", () => {
     assert.match(done.errorMessage, /aws_secret_access_key/);
     assert.ok(!done.errorMessage.includes("wrong-secret-0123456789"));
     assert.equal(done.attempts, 1);
-    assert.ok(!(await listKeys(bucket)).includes("async/denied.bin"));
+    assert.ok(!(await listKeys(suite.bucket)).includes("async/denied.bin"));
     assert.deepEqual(await spoolFiles(), []);
   });
 
@@ -173,22 +162,24 @@ describe("async uploads", () => {
   it("CancelUpload aborts the multipart upload and frees the spool", async () => {
     const release = proxy.hold();
     try {
-      const render = renderTo(destination(bucket, "async/cancel.bin", { s3host: proxy.host }));
+      const render = renderTo(
+        destination(suite.bucket, "async/cancel.bin", { s3host: proxy.host }),
+      );
       if (render.upload) render.upload.async = true;
       const { result } = await collect(
         client().uploadStream(requestsOf({ render, chunks: chunksOf(12 * MiB) })),
       );
       const token = result?.token ?? "";
       await waitForStatus(client(), token, (s) => s.state === UploadState.UPLOADING);
-      await waitUntil(async () => (await openMultipartUploads(bucket)) === 1);
+      await waitUntil(async () => (await openMultipartUploads(suite.bucket)) === 1);
       const cancelled = await client().cancelUpload({ token });
       assert.ok(cancelled.upload !== undefined);
       release();
       const done = await waitForStatus(client(), token);
       assert.equal(done.state, UploadState.CANCELLED);
       assert.equal(done.errorCode, "CANCELLED");
-      assert.equal(await openMultipartUploads(bucket), 0);
-      assert.ok(!(await listKeys(bucket)).includes("async/cancel.bin"));
+      assert.equal(await openMultipartUploads(suite.bucket), 0);
+      assert.ok(!(await listKeys(suite.bucket)).includes("async/cancel.bin"));
       assert.deepEqual(await spoolFiles(), []);
       const again = await rejection(client().cancelUpload({ token }));
       assert.equal(again.code, Code.FailedPrecondition);
@@ -219,7 +210,7 @@ describe("async uploads", () => {
         assert.equal((await waitForStatus(client(), token)).state, UploadState.SUCCEEDED);
       }
       // Declared bigger than the 64 MiB spool: refused before a byte is spooled.
-      const render = renderTo(destination(bucket, "async/huge.bin"));
+      const render = renderTo(destination(suite.bucket, "async/huge.bin"));
       if (render.upload) render.upload.async = true;
       const huge = await rejection(
         collect(
@@ -230,6 +221,8 @@ describe("async uploads", () => {
       );
       assert.equal(huge.code, Code.ResourceExhausted);
       assert.match(huge.rawMessage, /spool is full/);
+      // The chunk the refused call never read is dropped, and its stream ends.
+      await waitUntil(() => suite.server.openCalls().length === 0, 5_000);
       assert.deepEqual(await spoolFiles(), []);
     } finally {
       release();
@@ -237,7 +230,7 @@ describe("async uploads", () => {
   });
 
   it("an unwritable spool: UNAVAILABLE, never an acknowledgement", async () => {
-    const spool = join(server.varDir, "spool");
+    const spool = join(suite.server.varDir, "spool");
     await rm(spool, { recursive: true });
     await writeFile(spool, "not a directory");
     try {

@@ -5,37 +5,27 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { chunksOf, collect, MiB, requestsOf, sha256Of } from "../support/stream-data.js";
 import { connectClient, destination, renderTo } from "./support/clients.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
-import {
-  createBucket,
-  openMultipartUploads,
-  removeBucket,
-  s3Endpoint,
-} from "./support/s3-fixture.js";
-import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
-import { startServer, type TestServer } from "./support/test-server.js";
+import { useIntegration } from "./support/integration.js";
+import { openMultipartUploads, s3Endpoint } from "./support/s3-fixture.js";
 
 const BUDGET = 16 * MiB;
 
 describe("the in-flight byte budget", () => {
-  let server: TestServer;
   let proxy: FaultProxy;
-  let bucket: string;
 
   before(async () => {
     proxy = await startFaultProxy(s3Endpoint);
-    server = await startServer({
-      UPLOAD_PART_BYTES: String(5 * MiB),
-      UPLOAD_PART_CONCURRENCY: "2",
-      UPLOAD_BUFFER_BYTES: String(BUDGET),
-      S3_ALLOWED_HOSTS: `http://${proxy.host}`,
-    });
-    bucket = await createBucket("ru-budget");
   });
+  const suite = useIntegration("ru-budget", () => ({
+    UPLOAD_PART_BYTES: String(5 * MiB),
+    UPLOAD_PART_CONCURRENCY: "2",
+    UPLOAD_BUFFER_BYTES: String(BUDGET),
+    S3_ALLOWED_HOSTS: `http://${proxy.host}`,
+  }));
   after(async () => {
-    await removeBucket(bucket);
-    await server.close();
     await proxy.close();
   });
 
@@ -51,9 +41,9 @@ describe("the in-flight byte budget", () => {
     }
     try {
       const call = collect(
-        connectClient(server.baseUrl).uploadStream(
+        connectClient(suite.server.baseUrl).uploadStream(
           requestsOf({
-            render: renderTo(destination(bucket, "budget.bin", { s3host: proxy.host })),
+            render: renderTo(destination(suite.bucket, "budget.bin", { s3host: proxy.host })),
             chunks: counted(),
           }),
           { timeoutMs: 120_000 },
@@ -76,7 +66,7 @@ describe("the in-flight byte budget", () => {
       const { result } = await call;
       assert.equal(result?.sizeBytes, BigInt(size));
       assert.equal(result?.sha256, sha256Of(size));
-      assert.equal(await openMultipartUploads(bucket), 0);
+      assert.equal(await openMultipartUploads(suite.bucket), 0);
     } finally {
       release();
     }

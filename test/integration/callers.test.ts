@@ -5,7 +5,7 @@
  * concurrent-upload and bytes-per-upload limits, nothing written.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { Code, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
@@ -13,34 +13,20 @@ import {
   HealthCheckResponse_ServingStatus,
 } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { UploadService } from "../../src/gen/render/upload/v1/upload_pb.js";
+import { chunksOf, collect, MiB, requestsOf } from "../support/stream-data.js";
 import { destination, renderTo, uploadRequest } from "./support/clients.js";
+import { useIntegration } from "./support/integration.js";
 import { rejection } from "./support/rejection.js";
-import {
-  createBucket,
-  listKeys,
-  openMultipartUploads,
-  removeBucket,
-} from "./support/s3-fixture.js";
-import { chunksOf, collect, MiB, requestsOf } from "./support/stream-data.js";
-import { startServer, type TestServer } from "./support/test-server.js";
+import { listKeys, openMultipartUploads } from "./support/s3-fixture.js";
 
 const TOKEN = "render-farm-token-0123456789abcdef";
 
 describe("callers: bearer tokens and limits", () => {
-  let server: TestServer;
-  let bucket: string;
-  before(async () => {
-    server = await startServer({
-      AUTH_TOKENS: `renderer-a=${TOKEN}, renderer-b=another-token-0123456789`,
-      CALLER_MAX_CONCURRENT_UPLOADS: "1",
-      UPLOAD_MAX_BYTES: String(12 * MiB),
-      UPLOAD_PART_BYTES: String(5 * MiB),
-    });
-    bucket = await createBucket("ru-callers");
-  });
-  after(async () => {
-    await removeBucket(bucket);
-    await server.close();
+  const suite = useIntegration("ru-callers", {
+    AUTH_TOKENS: `renderer-a=${TOKEN}, renderer-b=another-token-0123456789`,
+    CALLER_MAX_CONCURRENT_UPLOADS: "1",
+    UPLOAD_MAX_BYTES: String(12 * MiB),
+    UPLOAD_PART_BYTES: String(5 * MiB),
   });
 
   const client = (token?: string) => {
@@ -50,14 +36,14 @@ describe("callers: bearer tokens and limits", () => {
     };
     return createClient(
       UploadService,
-      createGrpcTransport({ baseUrl: server.baseUrl, interceptors: [auth] }),
+      createGrpcTransport({ baseUrl: suite.server.baseUrl, interceptors: [auth] }),
     );
   };
 
   it("refuses calls without a valid token, UNAUTHENTICATED; health stays open", async () => {
     for (const token of [undefined, "wrong-token-0123456789abcdef", ""]) {
       const err = await rejection(
-        client(token).upload(uploadRequest(destination(bucket, "a.bin"), new Uint8Array(1))),
+        client(token).upload(uploadRequest(destination(suite.bucket, "a.bin"), new Uint8Array(1))),
       );
       assert.equal(err.code, Code.Unauthenticated, String(token));
       assert.equal(
@@ -67,15 +53,15 @@ describe("callers: bearer tokens and limits", () => {
     }
     const status = await rejection(client().getUpload({ token: "x" }));
     assert.equal(status.code, Code.Unauthenticated);
-    const health = createClient(Health, createGrpcTransport({ baseUrl: server.baseUrl }));
+    const health = createClient(Health, createGrpcTransport({ baseUrl: suite.server.baseUrl }));
     const res = await health.check({ service: "" });
     assert.equal(res.status, HealthCheckResponse_ServingStatus.SERVING);
-    assert.deepEqual(await listKeys(bucket), []);
+    assert.deepEqual(await listKeys(suite.bucket), []);
   });
 
   it("serves a caller with a valid token", async () => {
     const res = await client(TOKEN).upload(
-      uploadRequest(destination(bucket, "ok.bin"), new Uint8Array(3)),
+      uploadRequest(destination(suite.bucket, "ok.bin"), new Uint8Array(3)),
     );
     assert.equal(res.sizeBytes, 3n);
   });
@@ -85,7 +71,7 @@ describe("callers: bearer tokens and limits", () => {
       collect(
         client(TOKEN).uploadStream(
           requestsOf({
-            render: renderTo(destination(bucket, "big-declared.bin")),
+            render: renderTo(destination(suite.bucket, "big-declared.bin")),
             sizeBytes: BigInt(13 * MiB),
             chunks: chunksOf(MiB),
           }),
@@ -101,7 +87,7 @@ describe("callers: bearer tokens and limits", () => {
       collect(
         client(TOKEN).uploadStream(
           requestsOf({
-            render: renderTo(destination(bucket, "big-streamed.bin")),
+            render: renderTo(destination(suite.bucket, "big-streamed.bin")),
             chunks: chunksOf(13 * MiB),
           }),
         ),
@@ -110,8 +96,12 @@ describe("callers: bearer tokens and limits", () => {
     assert.equal(streamed.code, Code.ResourceExhausted);
     // The first chunk past the limit (the 13th MiB) fails the upload.
     assert.match(streamed.rawMessage, /^chunk: 13631488 bytes is over/);
-    assert.deepEqual((await listKeys(bucket)).sort(), ["ok.bin"]);
-    assert.equal(await openMultipartUploads(bucket), 0, "the started multipart upload was aborted");
+    assert.deepEqual((await listKeys(suite.bucket)).sort(), ["ok.bin"]);
+    assert.equal(
+      await openMultipartUploads(suite.bucket),
+      0,
+      "the started multipart upload was aborted",
+    );
   });
 
   it("limits concurrent uploads per caller: RESOURCE_EXHAUSTED for the second, others unaffected", async () => {
@@ -125,29 +115,33 @@ describe("callers: bearer tokens and limits", () => {
     }
     const first = collect(
       client(TOKEN).uploadStream(
-        requestsOf({ render: renderTo(destination(bucket, "slot.bin")), chunks: slow() }),
+        requestsOf({ render: renderTo(destination(suite.bucket, "slot.bin")), chunks: slow() }),
       ),
     );
     await new Promise((r) => setTimeout(r, 200));
     const second = await rejection(
-      client(TOKEN).upload(uploadRequest(destination(bucket, "second.bin"), new Uint8Array(1))),
+      client(TOKEN).upload(
+        uploadRequest(destination(suite.bucket, "second.bin"), new Uint8Array(1)),
+      ),
     );
     assert.equal(second.code, Code.ResourceExhausted);
     assert.match(second.rawMessage, /^caller: "renderer-a" already has 1 uploads in progress/);
     // Another caller has its own limit.
     const other = await client("another-token-0123456789").upload(
-      uploadRequest(destination(bucket, "other.bin"), new Uint8Array(1)),
+      uploadRequest(destination(suite.bucket, "other.bin"), new Uint8Array(1)),
     );
     assert.equal(other.sizeBytes, 1n);
     finish();
     const { result } = await first;
     assert.equal(result?.sizeBytes, 10n);
     // The slot is free again.
-    await client(TOKEN).upload(uploadRequest(destination(bucket, "third.bin"), new Uint8Array(1)));
+    await client(TOKEN).upload(
+      uploadRequest(destination(suite.bucket, "third.bin"), new Uint8Array(1)),
+    );
   });
 
   it("never logs a token", () => {
-    const logs = server.logs.join("");
+    const logs = suite.server.logs.join("");
     assert.ok(!logs.includes(TOKEN));
     assert.ok(!logs.includes("another-token-0123456789"));
   });

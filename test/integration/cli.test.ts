@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { MiB } from "../support/stream-data.js";
 import { createBucket, directClient, owner, removeBucket, s3Host } from "./support/s3-fixture.js";
 import { root } from "./support/service-process.js";
 import { objectSha256 } from "./support/status.js";
-import { MiB } from "./support/stream-data.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
 const bin = join(root, "src/cli/bin.js");

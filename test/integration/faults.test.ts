@@ -20,6 +20,7 @@ import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { UploadState } from "../../src/gen/render/upload/v1/upload_pb.js";
+import { chunksOf, MiB, requestsOf, sha256Of } from "../support/stream-data.js";
 import { assertCleanAfterFault, healthStatus } from "./support/after-fault.js";
 import { connectClient, destination, renderTo, uploadRequest } from "./support/clients.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
@@ -31,7 +32,6 @@ import {
   s3Endpoint,
 } from "./support/s3-fixture.js";
 import { objectSha256, waitForStatus } from "./support/status.js";
-import { chunksOf, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 import { waitUntil } from "./support/wait-until.js";
 

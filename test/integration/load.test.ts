@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { chunksOf, collect, MiB, requestsOf, sha256Of } from "../support/stream-data.js";
 import { connectClient, destination, renderTo, uploadRequest } from "./support/clients.js";
 import {
   createBucket,
@@ -23,7 +24,6 @@ import {
 } from "./support/s3-fixture.js";
 import { listening, type Running, run, serviceEnv } from "./support/service-process.js";
 import { objectSha256 } from "./support/status.js";
-import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 
 /** The process's peak resident set, in MiB. */
 function peakRssMiB(pid: number | undefined): number {

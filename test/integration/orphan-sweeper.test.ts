@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CreateMultipartUploadCommand } from "@aws-sdk/client-s3";
+import { chunksOf, collect, MiB, requestsOf } from "../support/stream-data.js";
 import { connectClient, destination, renderTo } from "./support/clients.js";
 import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
 import {
@@ -19,7 +20,6 @@ import {
   s3Endpoint,
 } from "./support/s3-fixture.js";
 import { listening, run, serviceEnv } from "./support/service-process.js";
-import { chunksOf, collect, MiB, requestsOf } from "./support/stream-data.js";
 import { waitUntil } from "./support/wait-until.js";
 
 describe("orphan sweeper", () => {

@@ -4,9 +4,10 @@
  * polyglot gRPC client and the seed's own JSON over plain HTTP.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { sha256Of } from "../support/stream-data.js";
 import {
   connectClient,
   destination,
@@ -16,23 +17,13 @@ import {
   type Protocol,
   uploadRequest,
 } from "./support/clients.js";
-import { createBucket, directClient, owner, removeBucket, s3Host } from "./support/s3-fixture.js";
-import { sha256Of } from "./support/stream-data.js";
-import { startServer, type TestServer } from "./support/test-server.js";
+import { useIntegration } from "./support/integration.js";
+import { directClient, owner, s3Host } from "./support/s3-fixture.js";
+import { waitUntil } from "./support/wait-until.js";
 
 describe("protocols on one port", () => {
-  let server: TestServer;
-  let bucket: string;
+  const suite = useIntegration("ru-proto", { READ_MAX_BYTES: String(2 * 1024 * 1024) });
   const s3 = directClient();
-
-  before(async () => {
-    server = await startServer({ READ_MAX_BYTES: String(2 * 1024 * 1024) });
-    bucket = await createBucket("ru-proto");
-  });
-  after(async () => {
-    await removeBucket(bucket);
-    await server.close();
-  });
 
   const cases: [Protocol, "1.1" | "2"][] = [
     ["grpc", "2"],
@@ -45,17 +36,17 @@ describe("protocols on one port", () => {
     it(`uploads over ${protocol} on HTTP/${httpVersion}`, async () => {
       const key = `proto/${protocol}-h${httpVersion}.bin`;
       const data = new TextEncoder().encode(`${protocol} ${httpVersion}`);
-      const res = await connectClient(server.baseUrl, protocol, httpVersion).upload(
-        uploadRequest(destination(bucket, key), data),
+      const res = await connectClient(suite.server.baseUrl, protocol, httpVersion).upload(
+        uploadRequest(destination(suite.bucket, key), data),
       );
-      assert.equal(res.upload, `http://${s3Host}/${bucket}/${key}`);
-      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      assert.equal(res.upload, `http://${s3Host}/${suite.bucket}/${key}`);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: suite.bucket, Key: key }));
       assert.equal(head.ContentLength, data.byteLength);
     });
   }
 
   it("serves @grpc/grpc-js, with snake_case fields from the .proto", async () => {
-    const client = grpcJsClient(server.port);
+    const client = grpcJsClient(suite.server.port);
     try {
       const { err, res } = await grpcJsUpload(client, {
         render: {
@@ -64,7 +55,7 @@ describe("protocols on one port", () => {
             extension: "png",
             destination: {
               type: "s3",
-              bucket,
+              bucket: suite.bucket,
               filename: "proto/grpc-js.png",
               aws_access_key_id: owner.accessKeyId,
               aws_secret_access_key: owner.secretAccessKey,
@@ -76,10 +67,10 @@ describe("protocols on one port", () => {
         data: Buffer.from("png bytes"),
       });
       assert.equal(err, null);
-      assert.equal(res?.upload, `http://${s3Host}/${bucket}/proto/grpc-js.png`);
+      assert.equal(res?.upload, `http://${s3Host}/${suite.bucket}/proto/grpc-js.png`);
       assert.equal(res?.size_bytes, "9");
       const head = await s3.send(
-        new HeadObjectCommand({ Bucket: bucket, Key: "proto/grpc-js.png" }),
+        new HeadObjectCommand({ Bucket: suite.bucket, Key: "proto/grpc-js.png" }),
       );
       assert.equal(head.ContentType, "image/png");
     } finally {
@@ -88,11 +79,11 @@ describe("protocols on one port", () => {
   });
 
   it("streams through grpc-js: bidi UploadStream with progress and result", async () => {
-    const client = grpcJsClient(server.port);
+    const client = grpcJsClient(suite.server.port);
     try {
       const size = 12 * 1024 * 1024;
       const events = await grpcJsStreamUpload(client, {
-        bucket,
+        bucket: suite.bucket,
         filename: "proto/grpc-js-stream.bin",
         size,
       });
@@ -104,7 +95,7 @@ describe("protocols on one port", () => {
       assert.ok(events.slice(0, -1).every((e) => e.event === "progress"));
       assert.ok(events.length >= 3, "progress events came before the result");
       const head = await s3.send(
-        new HeadObjectCommand({ Bucket: bucket, Key: "proto/grpc-js-stream.bin" }),
+        new HeadObjectCommand({ Bucket: suite.bucket, Key: "proto/grpc-js-stream.bin" }),
       );
       assert.equal(head.ContentLength, size);
     } finally {
@@ -113,7 +104,7 @@ describe("protocols on one port", () => {
   });
 
   it("gives grpc-js the precise code and a message naming the field", async () => {
-    const client = grpcJsClient(server.port);
+    const client = grpcJsClient(suite.server.port);
     try {
       const { err } = await grpcJsUpload(client, {
         render: { upload: { destination: { bucket: "Bad_Bucket", filename: "x" } } },
@@ -146,7 +137,7 @@ describe("protocols on one port", () => {
             aws_secret_access_key: owner.secretAccessKey,
             filename: "myvideos/my-movie-123.mp4",
             contenttype: "video/mp4",
-            bucket,
+            bucket: suite.bucket,
             acl: "public-read",
             s3host: s3Host,
           },
@@ -154,27 +145,29 @@ describe("protocols on one port", () => {
       },
       data: Buffer.from("the rendered movie").toString("base64"),
     };
-    const res = await fetch(`${server.baseUrl}/render.upload.v1.UploadService/Upload`, {
+    const res = await fetch(`${suite.server.baseUrl}/render.upload.v1.UploadService/Upload`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
     });
     assert.equal(res.status, 200);
     const json = (await res.json()) as Record<string, unknown>;
-    assert.equal(json.upload, `http://${s3Host}/${bucket}/myvideos/my-movie-123.mp4`);
+    assert.equal(json.upload, `http://${s3Host}/${suite.bucket}/myvideos/my-movie-123.mp4`);
     assert.equal(typeof json.token, "string");
     assert.equal(json.sizeBytes, String("the rendered movie".length));
     const head = await s3.send(
-      new HeadObjectCommand({ Bucket: bucket, Key: "myvideos/my-movie-123.mp4" }),
+      new HeadObjectCommand({ Bucket: suite.bucket, Key: "myvideos/my-movie-123.mp4" }),
     );
     assert.equal(head.ContentType, "video/mp4");
   });
 
   it("answers Connect JSON errors with the code and the field", async () => {
-    const res = await fetch(`${server.baseUrl}/render.upload.v1.UploadService/Upload`, {
+    const res = await fetch(`${suite.server.baseUrl}/render.upload.v1.UploadService/Upload`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ render: { upload: { destination: { bucket, filename: "" } } } }),
+      body: JSON.stringify({
+        render: { upload: { destination: { bucket: suite.bucket, filename: "" } } },
+      }),
     });
     assert.equal(res.status, 400);
     const json = (await res.json()) as { code: string; message: string };
@@ -182,15 +175,17 @@ describe("protocols on one port", () => {
     assert.match(json.message, /render\.upload\.destination\.filename: is required/);
   });
 
-  it("enforces readMaxBytes with RESOURCE_EXHAUSTED", async () => {
+  it("enforces readMaxBytes with RESOURCE_EXHAUSTED, and the refused call's stream ends", async () => {
     const tooBig = new Uint8Array(2 * 1024 * 1024 + 1);
     try {
-      await connectClient(server.baseUrl).upload(
-        uploadRequest(destination(bucket, "big.bin"), tooBig),
+      await connectClient(suite.server.baseUrl).upload(
+        uploadRequest(destination(suite.bucket, "big.bin"), tooBig),
       );
       assert.fail("expected RESOURCE_EXHAUSTED");
     } catch (err) {
       assert.equal(ConnectError.from(err).code, Code.ResourceExhausted);
     }
+    // The bytes the call never read are dropped, and the stream closed: no call stays open.
+    await waitUntil(() => suite.server.openCalls().length === 0, 5_000);
   });
 });

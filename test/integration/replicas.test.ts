@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { UploadState, type UploadStatus } from "../../src/gen/render/upload/v1/upload_pb.js";
+import { chunksOf, MiB, sha256Of } from "../support/stream-data.js";
 import { connectClient, destination, uploadRequest } from "./support/clients.js";
 import { createBucket, removeBucket } from "./support/s3-fixture.js";
 import { objectSha256 } from "./support/status.js";
-import { chunksOf, MiB, sha256Of } from "./support/stream-data.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
 const redisUrl = process.env.REDIS_TEST_URL;

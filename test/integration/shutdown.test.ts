@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
+import { chunksOf, collect, MiB, requestsOf, sha256Of } from "../support/stream-data.js";
 import {
   connectClient,
   destination,
@@ -31,7 +32,6 @@ import {
 } from "./support/s3-fixture.js";
 import { listening, run, serviceEnv } from "./support/service-process.js";
 import { objectSha256 } from "./support/status.js";
-import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 import { waitUntil } from "./support/wait-until.js";
 
 describe("shutdown", () => {

@@ -5,7 +5,7 @@
  * spans; the upload metrics.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { metrics, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
@@ -20,10 +20,10 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { chunksOf, collect, MiB, requestsOf } from "../support/stream-data.js";
 import { connectClient, destination, grpcJsClient, renderTo } from "./support/clients.js";
-import { createBucket, owner, removeBucket, s3Host } from "./support/s3-fixture.js";
-import { chunksOf, collect, MiB, requestsOf } from "./support/stream-data.js";
-import { startServer, type TestServer } from "./support/test-server.js";
+import { useIntegration } from "./support/integration.js";
+import { owner, s3Host } from "./support/s3-fixture.js";
 
 const spans = new InMemorySpanExporter();
 new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }).register();
@@ -40,20 +40,11 @@ const byName = (name: string) => spans.getFinishedSpans().filter((s) => s.name =
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
 
 describe("telemetry", () => {
-  let server: TestServer;
-  let bucket: string;
-  before(async () => {
-    server = await startServer({ UPLOAD_PART_BYTES: String(5 * MiB) });
-    bucket = await createBucket("ru-otel");
-  });
-  after(async () => {
-    await removeBucket(bucket);
-    await server.close();
-  });
+  const suite = useIntegration("ru-otel", { UPLOAD_PART_BYTES: String(5 * MiB) });
 
   it("a gRPC call continues the caller's trace; its S3 call is a child span", async () => {
     spans.reset();
-    const client = grpcJsClient(server.port);
+    const client = grpcJsClient(suite.server.port);
     const metadata = new grpc.Metadata();
     metadata.set("traceparent", `00-${TRACE_ID}-${PARENT_ID}-01`);
     const err = await new Promise<grpc.ServiceError | null>((resolve) =>
@@ -62,7 +53,7 @@ describe("telemetry", () => {
           render: {
             upload: {
               destination: {
-                bucket,
+                bucket: suite.bucket,
                 filename: "otel/unary.bin",
                 aws_access_key_id: owner.accessKeyId,
                 aws_secret_access_key: owner.secretAccessKey,
@@ -98,7 +89,7 @@ describe("telemetry", () => {
     assert.equal(put.kind, SpanKind.CLIENT);
     assert.equal(put.spanContext().traceId, TRACE_ID);
     assert.equal(parentOf(put), rpc.spanContext().spanId, "the S3 call is the RPC's child");
-    assert.equal(put.attributes["aws.s3.bucket"], bucket);
+    assert.equal(put.attributes["aws.s3.bucket"], suite.bucket);
     assert.equal(put.attributes["aws.s3.key"], "otel/unary.bin");
     assert.equal(put.attributes["http.response.status_code"], 200);
     const recorded = JSON.stringify(spans.getFinishedSpans().map((s) => s.attributes));
@@ -108,9 +99,9 @@ describe("telemetry", () => {
   it("a streamed upload's span covers the stream and parents every part", async () => {
     spans.reset();
     await collect(
-      connectClient(server.baseUrl).uploadStream(
+      connectClient(suite.server.baseUrl).uploadStream(
         requestsOf({
-          render: renderTo(destination(bucket, "otel/stream.bin")),
+          render: renderTo(destination(suite.bucket, "otel/stream.bin")),
           chunks: chunksOf(11 * MiB),
         }),
       ),
@@ -143,7 +134,7 @@ describe("telemetry", () => {
   it("a failed call's span has the code and status ERROR", async () => {
     spans.reset();
     await assert.rejects(
-      connectClient(server.baseUrl).upload({
+      connectClient(suite.server.baseUrl).upload({
         render: { upload: { destination: { bucket: "Bad_Bucket", filename: "x" } } },
       }),
     );

@@ -16,6 +16,7 @@ import {
   HealthCheckResponse_ServingStatus,
 } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { UploadService } from "../../src/gen/render/upload/v1/upload_pb.js";
+import { chunksOf, collect, MiB, requestsOf, sha256Of } from "../support/stream-data.js";
 import { makeTlsFiles, type TlsFiles } from "../support/tls-files.js";
 import {
   destination,
@@ -27,7 +28,6 @@ import {
 import { rejection } from "./support/rejection.js";
 import { createBucket, listKeys, removeBucket } from "./support/s3-fixture.js";
 import { objectSha256 } from "./support/status.js";
-import { chunksOf, collect, MiB, requestsOf, sha256Of } from "./support/stream-data.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
 const TOKEN = "tls-test-token-0123456789abcdef";

@@ -12,17 +12,6 @@ import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { create } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { UploadStreamRequestSchema } from "../../src/gen/render/upload/v1/upload_pb.js";
-import { assertCleanAfterFault } from "./support/after-fault.js";
-import { connectClient, destination, renderTo } from "./support/clients.js";
-import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
-import { rejection } from "./support/rejection.js";
-import {
-  createBucket,
-  directClient,
-  openMultipartUploads,
-  removeBucket,
-  s3Endpoint,
-} from "./support/s3-fixture.js";
 import {
   chunksOf,
   collect,
@@ -30,29 +19,29 @@ import {
   requestsOf,
   type StreamPlan,
   sha256Of,
-} from "./support/stream-data.js";
-import { startServer, type TestServer } from "./support/test-server.js";
+} from "../support/stream-data.js";
+import { assertCleanAfterFault } from "./support/after-fault.js";
+import { connectClient, destination, renderTo } from "./support/clients.js";
+import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
+import { useIntegration } from "./support/integration.js";
+import { rejection } from "./support/rejection.js";
+import { directClient, openMultipartUploads, s3Endpoint } from "./support/s3-fixture.js";
 
 const PART = 5 * MiB;
 
 describe("UploadStream against real S3", () => {
-  let server: TestServer;
   let proxy: FaultProxy;
-  let bucket: string;
   const s3 = directClient();
 
   before(async () => {
     proxy = await startFaultProxy(s3Endpoint);
-    server = await startServer({
-      UPLOAD_PART_BYTES: String(PART),
-      UPLOAD_PART_CONCURRENCY: "4",
-      S3_ALLOWED_HOSTS: `http://${s3Endpoint.host} http://${proxy.host}`,
-    });
-    bucket = await createBucket("ru-stream");
   });
+  const suite = useIntegration("ru-stream", () => ({
+    UPLOAD_PART_BYTES: String(PART),
+    UPLOAD_PART_CONCURRENCY: "4",
+    S3_ALLOWED_HOSTS: `http://${s3Endpoint.host} http://${proxy.host}`,
+  }));
   after(async () => {
-    await removeBucket(bucket);
-    await server.close();
     await proxy.close();
   });
 
@@ -62,14 +51,14 @@ describe("UploadStream against real S3", () => {
     plan: Omit<StreamPlan, "render">,
     options: { s3host?: string; signal?: AbortSignal; timeoutMs?: number } = {},
   ) {
-    const mark = server.s3Calls.length;
-    const dest = destination(bucket, key, options.s3host ? { s3host: options.s3host } : {});
-    const responses = connectClient(server.baseUrl).uploadStream(
+    const mark = suite.server.s3Calls.length;
+    const dest = destination(suite.bucket, key, options.s3host ? { s3host: options.s3host } : {});
+    const responses = connectClient(suite.server.baseUrl).uploadStream(
       requestsOf({ ...plan, render: renderTo(dest) }),
       { signal: options.signal, timeoutMs: options.timeoutMs },
     );
     const out = await collect(responses);
-    return { ...out, calls: server.callsSince(mark) };
+    return { ...out, calls: suite.server.callsSince(mark) };
   }
 
   async function failure(
@@ -77,28 +66,28 @@ describe("UploadStream against real S3", () => {
     plan: Omit<StreamPlan, "render">,
     options: Parameters<typeof upload>[2] = {},
   ): Promise<{ error: ConnectError; calls: string[] }> {
-    const mark = server.s3Calls.length;
+    const mark = suite.server.s3Calls.length;
     const error = await rejection(upload(key, plan, options));
     // Abort runs after the call has failed for the caller; give it a moment.
     await waitFor(() => {
-      const calls = server.callsSince(mark);
+      const calls = suite.server.callsSince(mark);
       return (
         calls.length === 0 ||
         calls.at(-1) === "AbortMultipartUpload" ||
         !calls.includes("CreateMultipartUpload")
       );
     });
-    return { error, calls: server.callsSince(mark) };
+    return { error, calls: suite.server.callsSince(mark) };
   }
 
   /** After a failed upload: health SERVING, nothing open, no object, no secret logged. */
   async function assertNothingLeft(key: string) {
-    await assertCleanAfterFault(server, { bucket, key, stored: false });
-    assert.equal(await openMultipartUploads(bucket), 0, "no multipart upload is left open");
+    await assertCleanAfterFault(suite.server, { bucket: suite.bucket, key, stored: false });
+    assert.equal(await openMultipartUploads(suite.bucket), 0, "no multipart upload is left open");
   }
 
   async function objectSha256(key: string): Promise<string> {
-    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: suite.bucket, Key: key }));
     const hash = createHash("sha256");
     const body = got.Body as AsyncIterable<Uint8Array>;
     for await (const chunk of body) hash.update(chunk);
@@ -111,7 +100,9 @@ describe("UploadStream against real S3", () => {
     assert.equal(result?.sizeBytes, 0n);
     assert.equal(result?.parts, 0);
     assert.equal(result?.sha256, createHash("sha256").digest("hex"));
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "edge/zero.bin" }));
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: suite.bucket, Key: "edge/zero.bin" }),
+    );
     assert.equal(head.ContentLength, 0);
   });
 
@@ -132,7 +123,7 @@ describe("UploadStream against real S3", () => {
     assert.equal(result?.sizeBytes, BigInt(size));
     assert.equal(result?.sha256, sha256Of(size));
     assert.equal(await objectSha256("edge/5mib-plus-1.bin"), sha256Of(size));
-    assert.equal(await openMultipartUploads(bucket), 0);
+    assert.equal(await openMultipartUploads(suite.bucket), 0);
   });
 
   it("a last part under 5 MiB: 12 MiB in parts of 5, 5 and 2 MiB, with its ETag", async () => {
@@ -146,7 +137,9 @@ describe("UploadStream against real S3", () => {
       "CompleteMultipartUpload",
     ]);
     assert.equal(result?.parts, 3);
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "edge/12mib.bin" }));
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: suite.bucket, Key: "edge/12mib.bin" }),
+    );
     assert.equal(head.ContentLength, size);
     assert.equal(
       result?.etag,
@@ -189,18 +182,18 @@ describe("UploadStream against real S3", () => {
   });
 
   it("a chunk before the header: INVALID_ARGUMENT, no S3 call", async () => {
-    const mark = server.s3Calls.length;
+    const mark = suite.server.s3Calls.length;
     const chunkFirst = async function* () {
       yield create(UploadStreamRequestSchema, {
         message: { case: "chunk", value: new Uint8Array(10) },
       });
     };
     const error = await rejection(
-      collect(connectClient(server.baseUrl).uploadStream(chunkFirst())),
+      collect(connectClient(suite.server.baseUrl).uploadStream(chunkFirst())),
     );
     assert.equal(error.code, Code.InvalidArgument);
     assert.match(error.rawMessage, /^header: the first message must be the header, not chunk/);
-    assert.deepEqual(server.callsSince(mark), []);
+    assert.deepEqual(suite.server.callsSince(mark), []);
   });
 
   it("a chunk over 1 MiB: INVALID_ARGUMENT naming the chunk", async () => {
@@ -381,7 +374,7 @@ describe("UploadStream against real S3", () => {
     assert.equal(result?.sizeBytes, BigInt(size));
     assert.equal(result?.sha256, expected);
     assert.equal(await objectSha256("big/1gib.bin"), expected);
-    assert.equal(await openMultipartUploads(bucket), 0);
+    assert.equal(await openMultipartUploads(suite.bucket), 0);
   });
 });
 

@@ -3,8 +3,8 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { findAllowedEntry } from "../../src/s3/host-allowlist.js";
-import { parseS3Host } from "../../src/s3/s3-host.js";
+import { findAllowedEntry } from "../../src/destination/host-allowlist.js";
+import { parseS3Host } from "../../src/destination/s3-host.js";
 import { makeTlsFiles } from "../support/tls-files.js";
 
 /** Asserts that loading env throws a ConfigError for variable (and, if given, message). */
@@ -350,5 +350,26 @@ describe("loadConfig: TLS files", () => {
       "TLS_CLIENT_CA_FILE",
       /holds no PEM certificate/,
     );
+  });
+});
+
+describe("loadConfig: S3_DEFAULT_REGION", () => {
+  test('"eu west 1" is refused, naming the variable', () => {
+    assert.throws(
+      () => loadConfig({ S3_DEFAULT_REGION: "eu west 1" }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+        assert.equal(err.variable, "S3_DEFAULT_REGION");
+        assert.equal(
+          err.message,
+          'S3_DEFAULT_REGION: "eu west 1" is not a region name such as us-east-1',
+        );
+        return true;
+      },
+    );
+  });
+
+  test('"eu-west-1" is accepted', () => {
+    assert.equal(loadConfig({ S3_DEFAULT_REGION: "eu-west-1" }).s3.defaultRegion, "eu-west-1");
   });
 });

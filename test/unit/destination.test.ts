@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { inspect } from "node:util";
-import { HostNotAllowedError, InvalidFieldError } from "../../src/errors.js";
 import {
   CANNED_ACLS,
   checkBucket,
@@ -11,8 +10,9 @@ import {
   type DestinationSettings,
   resolveDestination,
   type UploadTarget,
-} from "../../src/s3/destination.js";
-import { parseHostAllowlist } from "../../src/s3/host-allowlist.js";
+} from "../../src/destination/destination.js";
+import { parseHostAllowlist } from "../../src/destination/host-allowlist.js";
+import { HostNotAllowedError, InvalidFieldError } from "../../src/errors.js";
 
 const SETTINGS: DestinationSettings = {
   allowedHosts: parseHostAllowlist("aws http://127.0.0.1:7480"),
@@ -710,5 +710,86 @@ describe("resolveDestination: s3host", () => {
       'metadata["bad key"]',
     );
     assertRejects({ s3host: "169.254.169.254", awsAccessKeyId: "" }, "aws_access_key_id");
+  });
+});
+
+describe("resolveDestination: the URL's port and scheme", () => {
+  const input: DestinationInput = { ...SEED, filename: "k.mp4" };
+  const settings = (allowlist: string): DestinationSettings => ({
+    allowedHosts: parseHostAllowlist(allowlist),
+    defaultEndpoint: undefined,
+    defaultRegion: "us-east-1",
+    forcePathStyle: false,
+  });
+
+  test('s3host "s3.amazonaws.com:443" gives the seed\'s URL, without the port', () => {
+    const target = resolveDestination(
+      { ...input, s3host: "s3.amazonaws.com:443" },
+      settings("aws"),
+    );
+    assert.equal(target.url, "http://mybucket.s3.amazonaws.com/k.mp4");
+    assert.equal(target.endpoint.scheme, "https");
+    assert.equal(target.endpoint.port, 443);
+  });
+
+  test("a custom host reached over https gets an https path-style URL with its port", () => {
+    const target = resolveDestination(
+      { ...input, s3host: "minio.example.com:9000", secure: false },
+      settings("https://minio.example.com:9000"),
+    );
+    assert.equal(target.url, "https://minio.example.com:9000/mybucket/k.mp4");
+    assert.equal(target.endpoint.scheme, "https");
+    assert.equal(target.pathStyle, true);
+  });
+
+  test("a custom host reached over http keeps http URLs", () => {
+    const target = resolveDestination(
+      { ...input, s3host: "minio.example.com:9000", secure: false },
+      settings("http://minio.example.com:9000"),
+    );
+    assert.equal(target.url, "http://minio.example.com:9000/mybucket/k.mp4");
+  });
+});
+
+describe('checkMetadata: a "__proto__" key', () => {
+  test("is kept as an own property, and equals a plain object of the same entries", () => {
+    const input = Object.fromEntries([
+      ["__proto__", "x"],
+      ["Color", "red"],
+    ]);
+    assert.equal(Object.hasOwn(input, "__proto__"), true);
+    const metadata = checkMetadata(input);
+    assert.equal(Object.hasOwn(metadata, "__proto__"), true);
+    assert.deepEqual(Object.keys(metadata), ["__proto__", "Color"]);
+    assert.equal(Object.getOwnPropertyDescriptor(metadata, "__proto__")?.value, "x");
+    assert.equal(Object.getPrototypeOf(metadata), Object.prototype);
+    assert.deepEqual(
+      metadata,
+      Object.fromEntries([
+        ["__proto__", "x"],
+        ["Color", "red"],
+      ]),
+    );
+  });
+});
+
+describe("checkKey: C1 control characters", () => {
+  for (const key of ["a\u0085b", "a\u0080b", "a\u009fb"]) {
+    test(`${JSON.stringify(key)} is refused`, () => {
+      assert.throws(
+        () => checkKey(key),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidFieldError);
+          assert.equal(err.field, "filename");
+          assert.equal(err.problem, "must not contain control characters");
+          return true;
+        },
+      );
+    });
+  }
+
+  test("the characters around the C1 range are accepted", () => {
+    assert.equal(checkKey("a\u00a0b"), "a\u00a0b");
+    assert.equal(checkKey("a~b"), "a~b");
   });
 });

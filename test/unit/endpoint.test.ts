@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { HostNotAllowedError, InvalidFieldError } from "../../src/errors.js";
 import {
   type EndpointSettings,
   endpointUrl,
   regionOfAwsHost,
   resolveEndpoint,
   usesPathStyle,
-} from "../../src/s3/endpoint.js";
-import { parseHostAllowlist } from "../../src/s3/host-allowlist.js";
+} from "../../src/destination/endpoint.js";
+import { parseHostAllowlist } from "../../src/destination/host-allowlist.js";
+import { HostNotAllowedError, InvalidFieldError } from "../../src/errors.js";
 
 function settings(allowlist: string, extra: Partial<EndpointSettings> = {}): EndpointSettings {
   return {
@@ -327,5 +327,19 @@ describe("endpointUrl", () => {
       endpointUrl(resolveEndpoint("[::1]:9000", settings("http://[::1]:9000"))),
       "http://[::1]:9000",
     );
+  });
+});
+
+describe("regionOfAwsHost: China", () => {
+  test('"s3.amazonaws.com.cn" implies no region', () => {
+    assert.equal(regionOfAwsHost("s3.amazonaws.com.cn"), undefined);
+  });
+
+  test('"s3.cn-north-1.amazonaws.com.cn" is cn-north-1', () => {
+    assert.equal(regionOfAwsHost("s3.cn-north-1.amazonaws.com.cn"), "cn-north-1");
+  });
+
+  test('"s3.amazonaws.com" is still us-east-1', () => {
+    assert.equal(regionOfAwsHost("s3.amazonaws.com"), "us-east-1");
   });
 });

@@ -2,17 +2,21 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  ChecksumMismatchError,
   HostNotAllowedError,
   InvalidFieldError,
+  LimitExceededError,
   NotSupportedError,
   ServiceSetupError,
+  SpoolFullError,
+  SpoolUnavailableError,
+  UnknownUploadError,
+  UploadEndedError,
   underPath,
 } from "../../src/errors.js";
-import {
-  DESTINATION_PATH,
-  s3ErrorToConnectError,
-  toConnectError,
-} from "../../src/service/error-table.js";
+import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
+import { s3ErrorToConnectError, toConnectError } from "../../src/service/error-table.js";
+import { DESTINATION_PATH } from "../../src/service/render-request.js";
 
 /** Text an S3 store put in its error message: it must never reach the caller. */
 const S3_TEXT = "S3-ECHOED-TEXT-7f3a9c secret=hunter2";
@@ -272,5 +276,116 @@ describe("toConnectError: domain errors", () => {
   test("a ConnectError passes through unchanged", () => {
     const original = new ConnectError("deadline", Code.DeadlineExceeded);
     assert.equal(toConnectError(original), original);
+  });
+});
+
+/** The BadRequest field violations an error carries. */
+function violations(err: ConnectError): { field: string; description: string }[] {
+  return err
+    .findDetails(BadRequestSchema)
+    .flatMap((d) => d.fieldViolations.map(({ field, description }) => ({ field, description })));
+}
+
+describe("toConnectError: google.rpc.BadRequest details", () => {
+  test("every domain error class has its code, and names its field in a detail", () => {
+    const cases: [Error & { field: string; problem: string }, Code][] = [
+      [new InvalidFieldError("a", "bad"), Code.InvalidArgument],
+      [new HostNotAllowedError("s3host", "h", "not allowed"), Code.PermissionDenied],
+      [new NotSupportedError("a", "not yet"), Code.Unimplemented],
+      [new ChecksumMismatchError("sha256", "differs"), Code.DataLoss],
+      [new SpoolFullError("full"), Code.ResourceExhausted],
+      [new SpoolUnavailableError("down"), Code.Unavailable],
+      [new LimitExceededError("caller", "too many"), Code.ResourceExhausted],
+      [new UnknownUploadError(), Code.NotFound],
+      [new UploadEndedError("SUCCEEDED"), Code.FailedPrecondition],
+      [new ServiceSetupError("aws_use_policy", "none"), Code.FailedPrecondition],
+    ];
+    for (const [original, code] of cases) {
+      const err = toConnectError(original);
+      assert.equal(err.code, code, original.name);
+      assert.equal(err.rawMessage, `${original.field}: ${original.problem}`);
+      assert.deepEqual(violations(err), [{ field: original.field, description: original.problem }]);
+    }
+  });
+
+  test("a field error placed under a path names the whole path", () => {
+    const err = toConnectError(
+      underPath(new InvalidFieldError("bucket", "is required"), DESTINATION_PATH),
+    );
+    assert.deepEqual(violations(err), [
+      { field: "render.upload.destination.bucket", description: "is required" },
+    ]);
+  });
+
+  test("an S3 error names the destination field it is about", () => {
+    const err = toConnectError(s3Error("NoSuchBucket", 404, "req-1"));
+    assert.deepEqual(violations(err), [
+      {
+        field: "render.upload.destination.bucket",
+        description: "the bucket does not exist (NoSuchBucket) (S3 request id req-1)",
+      },
+    ]);
+  });
+
+  test("errors about no field carry no detail", () => {
+    assert.deepEqual(violations(toConnectError(new Error("x"))), []);
+    assert.deepEqual(violations(toConnectError(s3Error("AbortError"))), []);
+  });
+});
+
+/** An error shaped like the AWS SDK's service exceptions. */
+function sdkError(name: string, httpStatusCode?: number, requestId?: string): Error {
+  return Object.assign(new Error("S3-ECHOED-TEXT"), {
+    name,
+    $metadata: { httpStatusCode, requestId },
+  });
+}
+
+describe("toConnectError: store-controlled names and request ids", () => {
+  test('an error named "constructor" is not a table rule', () => {
+    const err = toConnectError(sdkError("constructor", 400, "REQ123"));
+    assert.equal(err.code, Code.FailedPrecondition);
+    assert.ok(err.rawMessage.includes("S3 refused the upload with HTTP 400"), err.rawMessage);
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination: S3 refused the upload with HTTP 400 (constructor) (S3 request id REQ123)",
+    );
+  });
+
+  for (const name of ["toString", "__proto__", "hasOwnProperty", "valueOf"]) {
+    test(`an error named "${name}" is not a table rule either`, () => {
+      const err = toConnectError(sdkError(name, 400));
+      assert.equal(err.code, Code.FailedPrecondition);
+      assert.ok(err.rawMessage.includes("S3 refused the upload with HTTP 400"), err.rawMessage);
+    });
+  }
+
+  for (const name of ["Access Denied", "NoSuchBucket\nX-Injected: yes", "Bad\tName", "a\rb"]) {
+    test(`an error name ${JSON.stringify(name)} is shown as Unknown`, () => {
+      const err = toConnectError(sdkError(name, 400, "REQ123"));
+      assert.equal(err.code, Code.FailedPrecondition);
+      assert.equal(
+        err.rawMessage,
+        "render.upload.destination: S3 refused the upload with HTTP 400 (Unknown) (S3 request id REQ123)",
+      );
+    });
+  }
+
+  test("a request id with spaces is left out of the message", () => {
+    const err = toConnectError(sdkError("NoSuchBucket", 404, "REQ 123 injected text"));
+    assert.equal(err.code, Code.NotFound);
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination.bucket: the bucket does not exist (NoSuchBucket)",
+    );
+    assert.equal(err.rawMessage.includes("REQ"), false);
+  });
+
+  test("a request id with a newline is left out of the message", () => {
+    const err = toConnectError(sdkError("constructor", 400, "REQ123\nmore"));
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination: S3 refused the upload with HTTP 400 (constructor)",
+    );
   });
 });

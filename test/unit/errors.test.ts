@@ -78,14 +78,19 @@ describe("underPath", () => {
     );
   });
 
-  test("other errors pass through as they are", () => {
-    const errors: unknown[] = [
-      new NotSupportedError("render.upload.async", "x"),
-      new ServiceSetupError("f", "x"),
-      new Error("plain"),
-      "a string",
-      undefined,
-    ];
+  test("every field error moves, keeping its class", () => {
+    const moved = underPath(new ServiceSetupError("aws_use_policy", "no identity"), "p");
+    assert.ok(moved instanceof ServiceSetupError);
+    assert.equal(moved.name, "ServiceSetupError");
+    assert.equal(moved.message, "p.aws_use_policy: no identity");
+    const unsupported = new NotSupportedError("x", "not yet");
+    assert.ok(unsupported.under("a.b") instanceof NotSupportedError);
+    assert.equal(unsupported.under("a.b").field, "a.b.x");
+    assert.equal(unsupported.field, "x", "the original is unchanged");
+  });
+
+  test("anything that is not a field error passes through as it is", () => {
+    const errors: unknown[] = [new Error("plain"), "a string", undefined];
     for (const err of errors) assert.equal(underPath(err, "p"), err);
   });
 });

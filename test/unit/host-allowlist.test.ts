@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { AWS_S3_HOST, findAllowedEntry, parseHostAllowlist } from "../../src/s3/host-allowlist.js";
-import { parseS3Host } from "../../src/s3/s3-host.js";
+import {
+  AWS_S3_HOST,
+  findAllowedEntry,
+  parseHostAllowlist,
+} from "../../src/destination/host-allowlist.js";
+import { parseS3Host } from "../../src/destination/s3-host.js";
 
 /** The source of the entry that allows s3host under the allowlist text, or undefined. */
 function allowedBy(allowlist: string, s3host: string): string | undefined {
@@ -259,5 +263,32 @@ describe("findAllowedEntry with *.example.com", () => {
   });
   test("a wildcard entry is case-insensitive", () => {
     assert.equal(allowedBy("*.EXAMPLE.com", "a.example.com"), "*.EXAMPLE.com");
+  });
+});
+
+describe("parseHostAllowlist: wildcards", () => {
+  for (const entry of ["*", "*.", "*.com", "*.*.example.com", "*.127.0.0.1"]) {
+    test(`${JSON.stringify(entry)} is refused, naming the entry`, () => {
+      assert.throws(
+        () => parseHostAllowlist(entry),
+        (err: unknown) => {
+          assert.ok(err instanceof Error);
+          assert.ok(err.message.startsWith(`entry "${entry}"`), err.message);
+          return true;
+        },
+      );
+    });
+  }
+
+  test('"*.example.com" is accepted, for hosts below example.com only', () => {
+    const list = parseHostAllowlist("*.example.com");
+    assert.equal(list.entries.length, 1);
+    const [entry] = list.entries;
+    assert.equal(entry?.source, "*.example.com");
+    assert.equal(entry?.scheme, "https");
+    assert.equal(entry?.port, 443);
+    assert.equal(entry?.matches("minio.example.com"), true);
+    assert.equal(entry?.matches("example.com"), false);
+    assert.equal(entry?.matches("evilexample.com"), false);
   });
 });

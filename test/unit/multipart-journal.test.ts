@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import type { UploadTarget } from "../../src/destination/destination.js";
 import { createLogger } from "../../src/logger.js";
-import type { UploadTarget } from "../../src/s3/destination.js";
 import {
   type AbortMultipart,
   MultipartJournal,

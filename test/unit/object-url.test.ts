@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { encodeKey, objectUrl } from "../../src/s3/object-url.js";
+import { encodeKey, objectUrl } from "../../src/destination/object-url.js";
 
 const aws = { hostname: "s3.amazonaws.com", port: undefined } as const;
 

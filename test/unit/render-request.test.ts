@@ -5,7 +5,7 @@ import {
   checkRenderEnvelope,
   MAX_PARAMS_BYTES,
   type RenderEnvelope,
-} from "../../src/upload/render-request.js";
+} from "../../src/service/render-request.js";
 
 const VALID: RenderEnvelope = {
   movie: "Movie Name",

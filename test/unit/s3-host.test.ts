@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { defaultPort, formatHost, parseS3Host } from "../../src/s3/s3-host.js";
+import { defaultPort, formatHost, parseS3Host } from "../../src/destination/s3-host.js";
 
 describe("parseS3Host: accepted spellings", () => {
   const cases: ReadonlyArray<

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { format, inspect } from "node:util";
-import { Secret } from "../../src/s3/secret.js";
+import { Secret } from "../../src/secret.js";
 
 const VALUE = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 

@@ -4,7 +4,6 @@
  * polyglot caller would) for reference gRPC interop.
  */
 import { fileURLToPath } from "node:url";
-import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import {
   createConnectTransport,
@@ -13,17 +12,15 @@ import {
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { type S3Destination, UploadService } from "../../../src/gen/render/upload/v1/upload_pb.js";
 import {
-  type RenderRequest,
-  RenderRequestSchema,
-  type S3Destination,
-  S3DestinationSchema,
-  type UploadRequest,
-  UploadRequestSchema,
-  UploadService,
-} from "../../../src/gen/render/upload/v1/upload_pb.js";
+  type DestinationFields,
+  destinationWith,
+  renderTo,
+  uploadRequest,
+} from "../../support/requests.js";
+import { chunksOf, sha256Of } from "../../support/stream-data.js";
 import { owner, s3Host } from "./s3-fixture.js";
-import { chunksOf, sha256Of } from "./stream-data.js";
 
 export type Protocol = "connect" | "grpc" | "grpc-web";
 
@@ -47,31 +44,12 @@ export function connectClient(
 export function destination(
   bucket: string,
   filename: string,
-  fields: Partial<Omit<S3Destination, "$typeName">> = {},
+  fields: DestinationFields = {},
 ): S3Destination {
-  return create(S3DestinationSchema, {
-    type: "s3",
-    bucket,
-    filename,
-    awsAccessKeyId: owner.accessKeyId,
-    awsSecretAccessKey: owner.secretAccessKey,
-    s3host: s3Host,
-    ...fields,
-  });
+  return destinationWith(owner, s3Host, bucket, filename, fields);
 }
 
-/** A RenderRequest that sends its result to dest. */
-export function renderTo(dest: S3Destination): RenderRequest {
-  return create(RenderRequestSchema, {
-    movie: "Movie Name",
-    upload: { extension: "mp4", async: false, destination: dest },
-  });
-}
-
-/** An UploadRequest for data at dest. */
-export function uploadRequest(dest: S3Destination, data: Uint8Array): UploadRequest {
-  return create(UploadRequestSchema, { render: renderTo(dest), data });
-}
+export { renderTo, uploadRequest };
 
 const protoRoot = fileURLToPath(new URL("../../../proto", import.meta.url));
 

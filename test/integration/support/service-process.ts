@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serviceEnv } from "../../support/service-config.js";
 
 export const root = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -41,20 +41,7 @@ function assertBuilt(): void {
   );
 }
 
-/**
- * A service's environment on a free loopback port, with its spool, status
- * and journal directories below varDir, and env on top.
- */
-export function serviceEnv(varDir: string, env: Record<string, string>): Record<string, string> {
-  return {
-    HOST: "127.0.0.1",
-    PORT: "0",
-    SPOOL_DIR: join(varDir, "spool"),
-    STATUS_DIR: join(varDir, "status"),
-    JOURNAL_DIR: join(varDir, "multipart"),
-    ...env,
-  };
-}
+export { serviceEnv };
 
 export function run(env: Record<string, string>): Running {
   assertBuilt();

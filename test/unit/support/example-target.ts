@@ -2,8 +2,8 @@
  * A resolved upload target for unit tests that need one: AWS, caller keys
  * (AWS's documented example keys), video/mp4, no S3 involved.
  */
-import { resolveDestination, type UploadTarget } from "../../../src/s3/destination.js";
-import { parseHostAllowlist } from "../../../src/s3/host-allowlist.js";
+import { resolveDestination, type UploadTarget } from "../../../src/destination/destination.js";
+import { parseHostAllowlist } from "../../../src/destination/host-allowlist.js";
 
 /** The example target's secret, to prove it never reaches a log line. */
 export const EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";

@@ -72,6 +72,32 @@ export function resolveEndpoint(
   return { ...describe(host, host.scheme ?? entry.scheme, settings.defaultRegion), trusted: false };
 }
 
+/**
+ * Checks an endpoint resolved earlier (a spooled upload's, before this
+ * process runs it) against the configuration as it is now: the operator's
+ * default endpoint, or a host the allowlist still names. Throws
+ * HostNotAllowedError otherwise.
+ */
+export function checkStillAllowed(
+  endpoint: S3Endpoint,
+  settings: EndpointSettings,
+  field = "s3host",
+): void {
+  const host = { scheme: endpoint.scheme, hostname: endpoint.hostname, port: endpoint.port };
+  const fallback = settings.defaultEndpoint ?? AWS_GLOBAL;
+  const isDefault =
+    endpoint.trusted &&
+    fallback.hostname === host.hostname &&
+    fallback.port === host.port &&
+    (fallback.scheme ?? "https") === host.scheme;
+  if (isDefault || findAllowedEntry(settings.allowedHosts, host) !== undefined) return;
+  throw new HostNotAllowedError(
+    field,
+    formatHost(host),
+    `${host.scheme}://${formatHost(host)} is no longer an allowed S3 host for this service`,
+  );
+}
+
 function describe(
   host: S3Host,
   scheme: Scheme,

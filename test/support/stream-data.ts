@@ -12,7 +12,7 @@ import {
   type UploadStreamRequest,
   UploadStreamRequestSchema,
   type UploadStreamResponse,
-} from "../../../src/gen/render/upload/v1/upload_pb.js";
+} from "../../src/gen/render/upload/v1/upload_pb.js";
 
 export const MiB = 1024 * 1024;
 

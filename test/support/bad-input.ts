@@ -1,27 +1,25 @@
 /**
- * The machinery of the bad-input table (test/integration/bad-input.test.ts):
- * what one row says, and how a row is sent through the real server with a
- * real client: connect-node over gRPC (unary Upload or UploadStream), or
- * @grpc/grpc-js with hand-made protobuf bytes for wire-level oddities
- * (or with the .proto loaded at run time, as a polyglot caller sends).
+ * The machinery of the bad-input table (bad-input-rows.ts): what one row
+ * says, and how a row is sent with a connect client (unary Upload or
+ * UploadStream), in memory or over the wire. Rows that need @grpc/grpc-js
+ * with hand-made protobuf bytes (wire-level oddities) are sent by the
+ * integration tests' sender (test/integration/support/bad-input-grpc-js.ts).
  */
-import { create, toBinary, toJson } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { type Client, type Code, ConnectError } from "@connectrpc/connect";
-import * as grpc from "@grpc/grpc-js";
+import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import {
   type RenderRequest,
-  RenderRequestSchema,
   type S3Destination,
   UploadRequestSchema,
   type UploadService,
   type UploadStreamRequest,
   UploadStreamRequestSchema,
-} from "../../../src/gen/render/upload/v1/upload_pb.js";
-import { destination, type grpcJsClient, grpcJsUpload, renderTo } from "./clients.js";
+} from "../../src/gen/render/upload/v1/upload_pb.js";
+import { type DestinationFields, renderTo } from "./requests.js";
 import { collect } from "./stream-data.js";
 
-/** Destination fields a row sets on top of the owner's keys, the bucket and the key. */
-export type DestinationFields = Partial<Omit<S3Destination, "$typeName">>;
+export type { DestinationFields };
 
 /** How a row reaches the service. */
 export type Via = "unary" | "stream" | "grpc-js";
@@ -72,6 +70,8 @@ export interface BadInputCase {
 export interface Answer {
   readonly code: Code;
   readonly message: string;
+  /** The fields its google.rpc.BadRequest detail names (connect clients only). */
+  readonly violations?: readonly string[];
   /** grpc-js: the message exactly as grpc-js reported it (see grpcJsAnswer). */
   readonly grpcJsDetails?: string;
 }
@@ -79,20 +79,27 @@ export interface Answer {
 /** What sending needs. */
 export interface SendContext {
   readonly bucket: string;
+  /** The destination in bucket every row starts from (keys, s3host). */
+  readonly destination: (
+    bucket: string,
+    filename: string,
+    fields: DestinationFields,
+  ) => S3Destination;
   readonly connect: Client<typeof UploadService>;
-  readonly grpcJs: ReturnType<typeof grpcJsClient>;
+  /** Sends a grpc-js row (only where there is a real server). */
+  readonly grpcJs?: (row: BadInputCase, render: RenderRequest | undefined) => Promise<Answer>;
 }
 
 /** The render request a row sends (undefined when the row leaves it out). */
-export function renderOf(row: BadInputCase, bucket: string): RenderRequest | undefined {
-  const render = renderTo(destination(bucket, row.key, row.dest ?? {}));
+export function renderOf(row: BadInputCase, ctx: SendContext): RenderRequest | undefined {
+  const render = renderTo(ctx.destination(ctx.bucket, row.key, row.dest ?? {}));
   if (row.async && render.upload) render.upload.async = true;
   return row.render ? row.render(render) : render;
 }
 
 /** Sends row; resolves with the error it got, and rejects if the call succeeded. */
 export async function send(row: BadInputCase, ctx: SendContext): Promise<Answer> {
-  const render = renderOf(row, ctx.bucket);
+  const render = renderOf(row, ctx);
   switch (row.via) {
     case "unary": {
       const req = create(UploadRequestSchema, { render, data: row.data ?? new Uint8Array(8) });
@@ -106,21 +113,8 @@ export async function send(row: BadInputCase, ctx: SendContext): Promise<Answer>
       );
     }
     case "grpc-js": {
-      const wire = row.wire;
-      if (wire === undefined) throw new Error(`${row.name}: a grpc-js row needs wire`);
-      if (wire.rpc === "proto-loader") {
-        const plain = render === undefined ? undefined : plainRender(render);
-        const { err } = await grpcJsUpload(
-          ctx.grpcJs,
-          { render: plain, data: Buffer.from(row.data ?? new Uint8Array(8)) },
-          20_000,
-        );
-        if (err === null) throw new Error(`${row.name}: the call succeeded`);
-        return grpcJsAnswer(err.code, err.details);
-      }
-      if (render === undefined) throw new Error(`${row.name}: a wire row needs a render request`);
-      const frames = wire.frames(render);
-      return wire.rpc === "Upload" ? rawUnary(ctx.grpcJs, frames) : rawStream(ctx.grpcJs, frames);
+      if (ctx.grpcJs === undefined) throw new Error(`${row.name}: grpc-js rows need a real server`);
+      return ctx.grpcJs(row, render);
     }
   }
 }
@@ -130,18 +124,16 @@ async function connectFailure(call: Promise<unknown>): Promise<Answer> {
     await call;
   } catch (err) {
     const error = ConnectError.from(err);
-    return { code: error.code, message: error.rawMessage };
+    const violations = error
+      .findDetails(BadRequestSchema)
+      .flatMap((d) => d.fieldViolations.map((v) => v.field));
+    return { code: error.code, message: error.rawMessage, violations };
   }
   throw new Error("the call succeeded");
 }
 
 async function* asyncOf<T>(items: Iterable<T>): AsyncGenerator<T> {
   yield* items;
-}
-
-/** The render request as the seed's JSON, with its snake_case names, for proto-loader. */
-function plainRender(render: RenderRequest): unknown {
-  return toJson(RenderRequestSchema, render, { useProtoFieldName: true });
 }
 
 // Stream messages.
@@ -207,67 +199,6 @@ export function varintField(n: number, value: bigint): Uint8Array {
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   return Buffer.concat(parts);
-}
-
-/**
- * A grpc-js status as an Answer. connect-node writes grpc-message with
- * encodeURIComponent, and grpc-js (1.14) reads it with decodeURI, which
- * leaves the escapes of URI-reserved characters in place ("bucket%3A is
- * required"). The message is compared once those are decoded too; the
- * details grpc-js reported are kept, to check that they name the field.
- */
-function grpcJsAnswer(code: grpc.status, details: string): Answer {
-  const message = details.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) =>
-    String.fromCharCode(Number.parseInt(hex, 16)),
-  );
-  return { code: code as number as Code, message, grpcJsDetails: details };
-}
-
-// grpc-js with raw frames.
-
-const UPLOAD = "/render.upload.v1.UploadService/Upload";
-const UPLOAD_STREAM = "/render.upload.v1.UploadService/UploadStream";
-const identity = (b: Buffer): Buffer => b;
-
-function rawUnary(client: grpc.Client, frames: Uint8Array[]): Promise<Answer> {
-  const [frame] = frames;
-  if (frames.length !== 1 || frame === undefined) throw new Error("Upload takes one frame");
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      UPLOAD,
-      identity,
-      identity,
-      Buffer.from(frame),
-      new grpc.Metadata(),
-      { deadline: Date.now() + 20_000 },
-      (err) => {
-        if (err) resolve(grpcJsAnswer(err.code, err.details));
-        else reject(new Error("the call succeeded"));
-      },
-    );
-  });
-}
-
-function rawStream(client: grpc.Client, frames: Uint8Array[]): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const call = client.makeBidiStreamRequest(
-      UPLOAD_STREAM,
-      identity,
-      identity,
-      new grpc.Metadata(),
-      {
-        deadline: Date.now() + 20_000,
-      },
-    );
-    call.on("data", () => {});
-    call.on("error", () => {});
-    call.on("status", (status: grpc.StatusObject) => {
-      if (status.code === grpc.status.OK) reject(new Error("the call succeeded"));
-      else resolve(grpcJsAnswer(status.code, status.details));
-    });
-    for (const frame of frames) call.write(Buffer.from(frame));
-    call.end();
-  });
 }
 
 /** Polls done until it holds or timeoutMs passes. */

@@ -8,6 +8,7 @@
  * for s3host) naming the seed field.
  */
 import { InvalidFieldError } from "../errors.js";
+import { Secret } from "../secret.js";
 import {
   type EndpointSettings,
   resolveEndpoint,
@@ -16,7 +17,6 @@ import {
 } from "./endpoint.js";
 import { objectUrl } from "./object-url.js";
 import { defaultPort } from "./s3-host.js";
-import { Secret } from "./secret.js";
 
 /** The destination fields as a request carries them (the seed's table). */
 export interface DestinationInput {
@@ -327,19 +327,4 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): Recor
 function printable(value: string): string {
   const cut = value.length > 64 ? `${value.slice(0, 64)}...` : value;
   return JSON.stringify(cut).slice(1, -1);
-}
-
-/** The request fields that store an object at target with its settings. */
-export function objectRequest(target: UploadTarget) {
-  const { object } = target;
-  return {
-    Bucket: target.bucket,
-    Key: target.key,
-    ContentType: object.contentType,
-    ContentDisposition: object.contentDisposition,
-    CacheControl: object.cacheControl,
-    ACL: object.acl,
-    StorageClass: object.storageClass,
-    Metadata: object.metadata,
-  };
 }

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { DestinationSettings } from "../../src/destination/destination.js";
+import { parseHostAllowlist } from "../../src/destination/host-allowlist.js";
 import { HostNotAllowedError, InvalidFieldError } from "../../src/errors.js";
 import { RenderRequestSchema } from "../../src/gen/render/upload/v1/upload_pb.js";
-import type { DestinationSettings } from "../../src/s3/destination.js";
-import { parseHostAllowlist } from "../../src/s3/host-allowlist.js";
-import { renderToTarget } from "../../src/service/render-to-target.js";
+import { resolveRender } from "../../src/service/render-request.js";
 
 const SETTINGS: DestinationSettings = {
   allowedHosts: parseHostAllowlist("aws"),
@@ -49,53 +49,53 @@ function assertFieldError(fn: () => unknown, field: string): void {
   });
 }
 
-describe("renderToTarget", () => {
+describe("resolveRender", () => {
   test("the seed's example gives the seed's URL", () => {
-    const target = renderToTarget(seedRequest(), SETTINGS);
+    const { target } = resolveRender(seedRequest(), SETTINGS);
     assert.equal(target.url, "http://mybucket.s3.amazonaws.com/myvideos/my-movie-123.mp4");
     assert.equal(target.object.acl, "public-read");
     assert.equal(target.object.contentType, "video/mp4");
   });
 
   test("metadata map reaches the target", () => {
-    const target = renderToTarget(seedRequest({ metadata: { author: "Jane" } }), SETTINGS);
+    const { target } = resolveRender(seedRequest({ metadata: { author: "Jane" } }), SETTINGS);
     assert.deepEqual(target.object.metadata, { author: "Jane" });
   });
 
   test("missing render, upload, destination", () => {
-    assertFieldError(() => renderToTarget(undefined, SETTINGS), "render");
+    assertFieldError(() => resolveRender(undefined, SETTINGS), "render");
     assertFieldError(
-      () => renderToTarget(create(RenderRequestSchema, {}), SETTINGS),
+      () => resolveRender(create(RenderRequestSchema, {}), SETTINGS),
       "render.upload",
     );
     assertFieldError(
-      () => renderToTarget(create(RenderRequestSchema, { upload: { extension: "mp4" } }), SETTINGS),
+      () => resolveRender(create(RenderRequestSchema, { upload: { extension: "mp4" } }), SETTINGS),
       "render.upload.destination",
     );
   });
 
   test("destination fields are reported under render.upload.destination", () => {
     assertFieldError(
-      () => renderToTarget(seedRequest({ bucket: "" }), SETTINGS),
+      () => resolveRender(seedRequest({ bucket: "" }), SETTINGS),
       "render.upload.destination.bucket",
     );
     assertFieldError(
-      () => renderToTarget(seedRequest({ filename: "/x" }), SETTINGS),
+      () => resolveRender(seedRequest({ filename: "/x" }), SETTINGS),
       "render.upload.destination.filename",
     );
     assertFieldError(
-      () => renderToTarget(seedRequest({ metadata: { "a b": "v" } }), SETTINGS),
+      () => resolveRender(seedRequest({ metadata: { "a b": "v" } }), SETTINGS),
       'render.upload.destination.metadata["a b"]',
     );
     assertFieldError(
-      () => renderToTarget(seedRequest({ s3host: "user@s3.amazonaws.com" }), SETTINGS),
+      () => resolveRender(seedRequest({ s3host: "user@s3.amazonaws.com" }), SETTINGS),
       "render.upload.destination.s3host",
     );
   });
 
   test("a host off the allowlist is reported under render.upload.destination.s3host", () => {
     assert.throws(
-      () => renderToTarget(seedRequest({ s3host: "169.254.169.254" }), SETTINGS),
+      () => resolveRender(seedRequest({ s3host: "169.254.169.254" }), SETTINGS),
       (err: unknown) =>
         err instanceof HostNotAllowedError &&
         err.field === "render.upload.destination.s3host" &&
@@ -108,6 +108,18 @@ describe("renderToTarget", () => {
     const req = seedRequest({ bucket: "" });
     if (req.upload === undefined) throw new Error("no upload");
     req.upload.extension = ".mp4";
-    assertFieldError(() => renderToTarget(req, SETTINGS), "render.upload.extension");
+    assertFieldError(() => resolveRender(req, SETTINGS), "render.upload.extension");
+  });
+});
+
+describe("resolveRender: what the call needs besides the target", () => {
+  test("the movie and the async flag, as given", () => {
+    const render = seedRequest();
+    render.movie = "Trailer 7";
+    if (render.upload) render.upload.async = true;
+    const resolved = resolveRender(render, SETTINGS);
+    assert.equal(resolved.movie, "Trailer 7");
+    assert.equal(resolved.async, true);
+    assert.equal(resolveRender(seedRequest(), SETTINGS).async, false);
   });
 });

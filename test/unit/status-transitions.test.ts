@@ -1,0 +1,111 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { StatusStore } from "../../src/status/status-store.js";
+import { StatusTracker } from "../../src/status/status-tracker.js";
+import {
+  advance,
+  attemptFailed,
+  attempting,
+  cancelled,
+  committed,
+  queued,
+  succeeded,
+  syncStarted,
+} from "../../src/status/status-transitions.js";
+import type { UploadStatusRecord } from "../../src/status/upload-status.js";
+
+const TOKEN = "00000000-0000-4000-8000-000000000001";
+
+describe("status transitions", () => {
+  test("an async upload: QUEUED, UPLOADING, a retryable failure, SUCCEEDED", () => {
+    let r = queued({ token: TOKEN, url: "u", totalBytes: 10, createTime: 1 });
+    assert.equal(r.state, "QUEUED");
+    assert.equal(r.async, true);
+    r = advance(r, attempting(1));
+    assert.equal(r.state, "UPLOADING");
+    assert.equal(r.attempts, 1);
+    r = advance(r, attemptFailed({ code: "UNAVAILABLE", message: "m" }, false));
+    assert.equal(r.state, "UPLOADING");
+    assert.equal(r.errorCode, "UNAVAILABLE");
+    r = advance(r, succeeded({ sizeBytes: 10, etag: '"e"' }));
+    assert.deepEqual(
+      [r.state, r.committedBytes, r.totalBytes, r.etag, r.errorCode, r.errorMessage],
+      ["SUCCEEDED", 10, 10, '"e"', "", ""],
+    );
+  });
+
+  test("a terminal record never changes again", () => {
+    const started = syncStarted({ token: TOKEN, url: "u", totalBytes: undefined });
+    for (const end of [
+      succeeded({ sizeBytes: 1, etag: "" }),
+      attemptFailed({ code: "INTERNAL", message: "x" }, true),
+      cancelled(),
+    ]) {
+      const ended = advance(started, end);
+      assert.ok(["SUCCEEDED", "FAILED", "CANCELLED"].includes(ended.state));
+      for (const later of [
+        attempting(2),
+        committed(5),
+        cancelled(),
+        succeeded({ sizeBytes: 9, etag: "" }),
+      ]) {
+        assert.equal(advance(ended, later), ended, `${ended.state} stays`);
+      }
+    }
+  });
+});
+
+/** A status store that only takes puts, through put. */
+function putOnlyStore(put: (record: UploadStatusRecord) => Promise<void>): StatusStore {
+  return {
+    put,
+    get: async () => undefined,
+    subscribe: () => () => {},
+    close: async () => {},
+  };
+}
+
+describe("StatusTracker", () => {
+  test("writes every change in order, each after the one before has landed", async () => {
+    const written: UploadStatusRecord[] = [];
+    let inFlight = 0;
+    const store = putOnlyStore(async (record) => {
+      inFlight++;
+      assert.equal(inFlight, 1, "one write at a time");
+      await new Promise((r) => setTimeout(r, Math.random() * 5));
+      written.push(record);
+      inFlight--;
+    });
+    const tracker = new StatusTracker(
+      store,
+      syncStarted({ token: TOKEN, url: "u", totalBytes: undefined }),
+    );
+    void tracker.write();
+    for (let i = 1; i <= 5; i++) void tracker.update(committed(i));
+    await tracker.update(succeeded({ sizeBytes: 5, etag: "" }));
+    assert.deepEqual(
+      written.map((r) => r.committedBytes),
+      [0, 1, 2, 3, 4, 5, 5],
+    );
+    assert.equal(written.at(-1)?.state, "SUCCEEDED");
+  });
+
+  test("a failed write rejects its own update only; the next one still lands", async () => {
+    let fail = true;
+    const written: number[] = [];
+    const store = putOnlyStore(async (record) => {
+      if (fail) {
+        fail = false;
+        throw new Error("store down");
+      }
+      written.push(record.committedBytes);
+    });
+    const tracker = new StatusTracker(
+      store,
+      syncStarted({ token: TOKEN, url: "u", totalBytes: undefined }),
+    );
+    await assert.rejects(tracker.update(committed(1)), /store down/);
+    await tracker.update(committed(2));
+    assert.deepEqual(written, [2]);
+  });
+});
