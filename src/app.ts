@@ -25,6 +25,11 @@ import { createUploadMetrics } from "./telemetry/metrics.js";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing-interceptor.js";
 import { ByteBudget } from "./upload/byte-budget.js";
 import type { ObjectStore } from "./upload/object-store.js";
+import { SpillArea } from "./upload/spill-area.js";
+import type { PartStorage } from "./upload/stream-upload.js";
+
+/** How long a part waits for room on the spill disk before its upload fails, in milliseconds. */
+const SPILL_WAIT_MS = 10_000;
 
 /** A built service: the server and what must be released with it. */
 export interface App {
@@ -91,14 +96,18 @@ export async function createApp(
           async.statusRedisUrl,
           async.statusRetentionMs,
         );
-  const budget = new ByteBudget(config.upload.bufferBytes);
-  const metrics = createUploadMetrics(budget);
+  const parts: PartStorage = {
+    memory: new ByteBudget(config.upload.bufferBytes),
+    spill: await SpillArea.open(config.upload.spillDir, config.upload.spillMaxBytes, SPILL_WAIT_MS),
+    spillAfterMs: config.upload.spillAfterMs,
+  };
+  const metrics = createUploadMetrics(parts.memory);
   const asyncUploads = await AsyncUploads.start({
     metrics,
     spool: await Spool.open(async.spoolDir, async.spoolMaxBytes),
     store,
     statuses,
-    budget,
+    parts,
     upload: config.upload,
     concurrency: async.concurrency,
     maxPending: async.maxPending,
@@ -113,7 +122,7 @@ export async function createApp(
     settings: config.s3,
     store,
     log,
-    budget,
+    parts,
     upload: config.upload,
     statuses,
     asyncUploads,

@@ -59,8 +59,16 @@ export interface UploadConfig {
   readonly partBytes: number;
   /** Parts of one upload in flight at once. */
   readonly partConcurrency: number;
-  /** In-flight byte budget across all uploads: every buffered byte counts. */
+  /** Memory budget across all uploads: every byte of a part kept in memory counts. */
   readonly bufferBytes: number;
+  /** Where parts that do not stay in memory are kept (local disk). */
+  readonly spillDir: string;
+  /** Most bytes of parts kept on disk at once. */
+  readonly spillMaxBytes: number;
+  /** A part still gathering this long after its first byte goes to disk, in milliseconds. */
+  readonly spillAfterMs: number;
+  /** A stream that sends no message for this long is ended and its upload aborted, in milliseconds; 0: never. */
+  readonly streamIdleTimeoutMs: number;
   /** Where the multipart journal lives (the orphan sweeper's record). */
   readonly journalDir: string;
   /** A journaled multipart upload older than this, not in flight, is an orphan, in milliseconds. */
@@ -218,6 +226,10 @@ export function loadConfig(env: Env = process.env): Config {
       partBytes: read.integer("UPLOAD_PART_BYTES", 8 * MiB, 5 * MiB, 5 * 1024 * MiB),
       partConcurrency: read.integer("UPLOAD_PART_CONCURRENCY", 4, 1, 64),
       bufferBytes: read.integer("UPLOAD_BUFFER_BYTES", 64 * MiB, 16 * MiB, 2 ** 40),
+      spillDir: read.string("UPLOAD_SPILL_DIR", "var/spill"),
+      spillMaxBytes: read.integer("UPLOAD_SPILL_MAX_BYTES", 16 * 1024 * MiB, 64 * MiB, 2 ** 50),
+      spillAfterMs: read.integer("UPLOAD_SPILL_AFTER_MS", 1_000, 0, 3_600_000),
+      streamIdleTimeoutMs: read.integer("STREAM_IDLE_TIMEOUT_MS", 60_000, 0, 2 ** 31 - 1),
       journalDir: read.string("JOURNAL_DIR", "var/multipart"),
       orphanMaxAgeMs: read.integer("ORPHAN_MAX_AGE_MS", 3_600_000, 0, 2 ** 40),
       orphanSweepIntervalMs: read.integer("ORPHAN_SWEEP_INTERVAL_MS", 600_000, 100, 2 ** 31 - 1),

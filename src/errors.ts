@@ -110,3 +110,24 @@ export class UploadEndedError extends FieldError {
 export class LimitExceededError extends FieldError {
   override name = "LimitExceededError";
 }
+
+/** The service's spill space (local disk for parts not kept in memory) has no room now. */
+export class SpillFullError extends FieldError {
+  override name = "SpillFullError";
+  constructor(problem: string) {
+    super("chunk", problem);
+  }
+}
+
+/** The service's spill space cannot be written now. */
+export class SpillUnavailableError extends FieldError {
+  override name = "SpillUnavailableError";
+  constructor(problem: string) {
+    super("chunk", problem);
+  }
+}
+
+/** The caller's stream sent nothing for longer than the service waits. */
+export class StreamIdleError extends FieldError {
+  override name = "StreamIdleError";
+}

@@ -25,9 +25,12 @@ import {
   succeeded,
 } from "../status/status-transitions.js";
 import type { UploadMetrics } from "../telemetry/metrics.js";
-import type { ByteBudget } from "../upload/byte-budget.js";
 import type { ObjectStore } from "../upload/object-store.js";
-import { type StreamUploadResult, streamUpload } from "../upload/stream-upload.js";
+import {
+  type PartStorage,
+  type StreamUploadResult,
+  streamUpload,
+} from "../upload/stream-upload.js";
 import type { Spool, SpoolManifest } from "./spool.js";
 
 /** How an error reaches a status: the gRPC code name, a message, and whether to retry. */
@@ -42,7 +45,8 @@ export interface AttemptRunnerDeps {
   readonly spool: Spool;
   readonly store: ObjectStore;
   readonly statuses: StatusStore;
-  readonly budget: ByteBudget;
+  /** Where parts are kept while they gather and until they are stored. */
+  readonly parts: PartStorage;
   readonly upload: { readonly partBytes: number; readonly partConcurrency: number };
   /** Attempts per upload. */
   readonly maxAttempts: number;
@@ -167,7 +171,7 @@ async function attemptOnce(
       declaredBytes: job.manifest.sizeBytes,
       expectedSha256: () => job.manifest.sha256,
       store: deps.store,
-      budget: deps.budget,
+      parts: deps.parts,
       preferredPartBytes: deps.upload.partBytes,
       partConcurrency: deps.upload.partConcurrency,
       signal: job.stop.signal,

@@ -18,6 +18,7 @@ import {
 import type { UploadTarget } from "../destination/destination.js";
 import type { MultipartUpload, StoredObject } from "../upload/object-store.js";
 import { objectRequest } from "./object-request.js";
+import { PLACEHOLDER, sendPartBody } from "./part-body-request.js";
 
 /** How long an abort may take, in milliseconds, whatever the caller's state. */
 const ABORT_TIMEOUT_MS = 30_000;
@@ -79,15 +80,15 @@ export async function startMultipartUpload(
   return {
     uploadId,
     async uploadPart(partNumber, body, partSignal) {
-      const out = await client.send(
-        new UploadPartCommand({
-          ...ids,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: body.byteLength,
-        }),
-        { abortSignal: partSignal },
-      );
+      const command = new UploadPartCommand({
+        ...ids,
+        PartNumber: partNumber,
+        // Replaced by a fresh stream of the body for each attempt.
+        Body: PLACEHOLDER,
+        ContentLength: body.byteLength,
+      });
+      sendPartBody(command.middlewareStack, body);
+      const out = await client.send(command, { abortSignal: partSignal });
       parts.set(partNumber, { etag: out.ETag ?? "", bytes: body.byteLength });
     },
 

@@ -4,19 +4,24 @@
  */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { UploadTarget } from "../destination/destination.js";
-import type { StoredObject } from "../upload/object-store.js";
+import type { PartBody, StoredObject } from "../upload/object-store.js";
 import { objectRequest } from "./object-request.js";
+import { PLACEHOLDER, sendPartBody } from "./part-body-request.js";
 
 /** Stores body at target. Rejects with the SDK's error; aborts on signal. */
 export async function putObject(
   client: S3Client,
   target: UploadTarget,
-  body: Uint8Array,
+  body: PartBody,
   signal: AbortSignal,
 ): Promise<StoredObject> {
-  const out = await client.send(
-    new PutObjectCommand({ ...objectRequest(target), Body: body, ContentLength: body.byteLength }),
-    { abortSignal: signal },
-  );
+  const command = new PutObjectCommand({
+    ...objectRequest(target),
+    // Replaced by a fresh stream of the body for each attempt.
+    Body: PLACEHOLDER,
+    ContentLength: body.byteLength,
+  });
+  sendPartBody(command.middlewareStack, body);
+  const out = await client.send(command, { abortSignal: signal });
   return { etag: out.ETag ?? "", versionId: out.VersionId ?? "", sizeBytes: body.byteLength };
 }

@@ -108,6 +108,15 @@ export class S3ClientFactory {
     return client;
   }
 
+  /** Whether requests to target's endpoint carry a SigV4-signed payload. */
+  signsPayload(target: UploadTarget): boolean {
+    const { payloadSigning } = this.#settings;
+    return (
+      payloadSigning === "signed" ||
+      (payloadSigning === "auto" && target.endpoint.scheme !== "https")
+    );
+  }
+
   /** Closes every pooled connection. */
   destroy(): void {
     for (const client of this.#serviceClients.values()) client.destroy();
@@ -123,11 +132,7 @@ export class S3ClientFactory {
     credentials: { accessKeyId: string; secretAccessKey: string } | undefined,
   ): S3Client {
     const client = new S3Client(this.#options(target, credentials));
-    const { payloadSigning } = this.#settings;
-    const unsigned =
-      payloadSigning === "unsigned" ||
-      (payloadSigning === "auto" && target.endpoint.scheme === "https");
-    if (unsigned) sendUnsignedPayload(client);
+    if (!this.signsPayload(target)) sendUnsignedPayload(client);
     // One span per S3 call, a child of the RPC's span.
     client.middlewareStack.add(
       (next, context) => (args) =>

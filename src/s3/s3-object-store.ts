@@ -15,6 +15,10 @@ export function createS3ObjectStore(
   recorder?: MultipartRecorder,
 ): ObjectStore {
   return {
+    digestsFor(target) {
+      // A SigV4-signed payload is signed by its SHA-256.
+      return clients.signsPayload(target) ? ["sha256"] : [];
+    },
     put(target, body, signal) {
       return putObject(clients.clientFor(target), target, body, signal);
     },

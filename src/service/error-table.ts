@@ -16,8 +16,11 @@ import {
   LimitExceededError,
   NotSupportedError,
   ServiceSetupError,
+  SpillFullError,
+  SpillUnavailableError,
   SpoolFullError,
   SpoolUnavailableError,
+  StreamIdleError,
   UnknownUploadError,
   UploadEndedError,
 } from "../errors.js";
@@ -140,6 +143,9 @@ const DOMAIN_CODES: ReadonlyMap<FieldErrorClass, Code> = new Map<FieldErrorClass
   [UnknownUploadError, Code.NotFound],
   [UploadEndedError, Code.FailedPrecondition],
   [ServiceSetupError, Code.FailedPrecondition],
+  [SpillFullError, Code.ResourceExhausted],
+  [SpillUnavailableError, Code.Unavailable],
+  [StreamIdleError, Code.DeadlineExceeded],
 ]);
 
 /**

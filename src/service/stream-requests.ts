@@ -4,7 +4,7 @@
  * violation is an InvalidFieldError naming the message that broke it; the
  * pipeline turns it into an aborted upload.
  */
-import { InvalidFieldError } from "../errors.js";
+import { InvalidFieldError, StreamIdleError } from "../errors.js";
 import type { UploadHeader, UploadStreamRequest } from "../gen/render/upload/v1/upload_pb.js";
 import { chunkStage } from "../upload/chunk-stage.js";
 import { MAX_OBJECT_BYTES } from "../upload/part-size.js";
@@ -105,4 +105,40 @@ function checkSha256(field: string, value: string): string | undefined {
   if (value === "") return undefined;
   if (!SHA256_HEX.test(value)) throw new InvalidFieldError(field, "must be 64 hex digits");
   return value.toLowerCase();
+}
+
+/**
+ * requests, failing with StreamIdleError when the caller sends nothing for
+ * idleMs while the service waits for its next message (0: wait forever).
+ * The time the service itself spends between messages (S3 slow, parts in
+ * flight) does not count.
+ */
+export function withIdleTimeout(
+  requests: AsyncIterator<UploadStreamRequest>,
+  idleMs: number,
+): AsyncIterator<UploadStreamRequest> {
+  if (idleMs === 0) return requests;
+  let first = true;
+  return {
+    next() {
+      const field = first ? "header" : "chunk";
+      first = false;
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new StreamIdleError(
+                field,
+                `no message arrived for ${idleMs} ms (the service's STREAM_IDLE_TIMEOUT_MS); the upload was aborted`,
+              ),
+            ),
+          idleMs,
+        );
+      });
+      return Promise.race([requests.next(), idle]).finally(() => clearTimeout(timer));
+    },
+    return: (value?: unknown) =>
+      requests.return?.(value) ?? Promise.resolve({ done: true, value: undefined }),
+  };
 }

@@ -14,22 +14,27 @@ import {
   UploadState,
   type UploadStreamResponseSchema,
 } from "../gen/render/upload/v1/upload_pb.js";
-import type { ByteBudget } from "../upload/byte-budget.js";
 import { chunkStage } from "../upload/chunk-stage.js";
+import { memoryBody } from "../upload/memory-body.js";
 import type { ObjectStore } from "../upload/object-store.js";
-import { type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
+import { type PartStorage, type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
 import { ProgressTicker } from "./progress-ticker.js";
 import { createStatusHandlers } from "./status-handlers.js";
-import { readChunks, readHeader } from "./stream-requests.js";
+import { readChunks, readHeader, withIdleTimeout } from "./stream-requests.js";
 import { UploadCall, type UploadCallDeps } from "./upload-call.js";
 
 /** What the handlers need. */
 export interface UploadServiceDeps extends Omit<UploadCallDeps, "newToken"> {
   readonly store: ObjectStore;
-  /** The in-flight byte budget shared by all streamed uploads. */
-  readonly budget: ByteBudget;
+  /** Where streamed uploads keep their parts: memory, shared by all, and spill disk. */
+  readonly parts: PartStorage;
   /** Streamed upload settings. */
-  readonly upload: { readonly partBytes: number; readonly partConcurrency: number };
+  readonly upload: {
+    readonly partBytes: number;
+    readonly partConcurrency: number;
+    /** A stream silent this long is ended (0: never), in milliseconds. */
+    readonly streamIdleTimeoutMs: number;
+  };
   /** Accepts and runs asynchronous uploads. */
   readonly asyncUploads: AsyncUploads;
   /** Makes upload tokens; a random UUID by default. */
@@ -65,7 +70,8 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           };
         }
         call.startSync(target.url, size);
-        const stored = await deps.store.put(target, req.data, ctx.signal);
+        const body = memoryBody(req.data, deps.store.digestsFor(target));
+        const stored = await deps.store.put(target, body, ctx.signal);
         call.stored(target, { ...stored, parts: 0 });
         return {
           token: call.token,
@@ -79,7 +85,10 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
     },
 
     uploadStream(requests, ctx) {
-      const iterator = requests[Symbol.asyncIterator]();
+      const iterator = withIdleTimeout(
+        requests[Symbol.asyncIterator](),
+        deps.upload.streamIdleTimeoutMs,
+      );
       const call = new UploadCall(callDeps, ctx, "UploadStream");
       // However the call ends, it stops reading the requests, so the transport
       // can end the call even when the client is still sending.
@@ -138,7 +147,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
             declaredBytes: declared.sizeBytes,
             expectedSha256: sha256,
             store: deps.store,
-            budget: deps.budget,
+            parts: deps.parts,
             preferredPartBytes: deps.upload.partBytes,
             partConcurrency: deps.upload.partConcurrency,
             signal: ctx.signal,

@@ -1,12 +1,16 @@
 /**
- * The global in-flight byte budget: every buffered byte of every upload is
- * held against it. When it is spent, uploads wait before reading their next
- * chunk, so the server stops reading from their streams and HTTP/2 flow
- * control pushes back on the senders instead of the service buffering.
+ * A byte budget: bytes held against a capacity, as leases.
+ *
+ * Two kinds of request: tryAcquire() takes bytes only if they fit now (the
+ * pipeline's memory: a chunk that does not fit goes to disk instead of
+ * waiting), and acquire() waits until they fit (the spill directory's disk:
+ * when it is full too, the upload stops reading and HTTP/2 flow control
+ * holds the sender back).
  *
  * Waiters are served first come, first served, so a large request is not
- * starved by small ones. A request larger than the whole budget (a very
- * large part) is granted once nothing else is held.
+ * starved by small ones, and tryAcquire() never overtakes a waiter. A
+ * request larger than the whole budget is granted once nothing else is
+ * held.
  */
 
 /** Bytes held against the budget; release them once. */
@@ -32,6 +36,13 @@ export class ByteBudget {
   /** Bytes held now, by all uploads. */
   get heldBytes(): number {
     return this.#held;
+  }
+
+  /** Holds bytes if they fit now, with no one waiting before; undefined otherwise. */
+  tryAcquire(bytes: number): Lease | undefined {
+    return this.#waiters.length === 0 && this.#held + bytes <= this.capacity
+      ? this.#grant(bytes)
+      : undefined;
   }
 
   /** Holds bytes, waiting until the budget has room. Rejects if signal aborts first. */

@@ -3,10 +3,30 @@
  * puts a whole body at a checked target, or opens a multipart upload there.
  * The S3 implementation lives in src/s3; this interface keeps the pipeline
  * and the handlers free of S3 wire details.
+ *
+ * A body is handed over as a PartBody: its length, the digests the store
+ * asked for (computed by the pipeline as the bytes arrived, while they were
+ * still in the CPU's cache), and a way to read it, once per attempt, from
+ * memory or from a file. So a request that fails can be sent again without
+ * the caller sending anything again, and no body is ever copied into one
+ * buffer to be sent.
  */
+import type { Readable } from "node:stream";
 import type { UploadTarget } from "../destination/destination.js";
 
 export type { UploadTarget };
+
+/** A digest of a body the store may want (node:crypto algorithm names). */
+export type ContentDigest = "sha256" | "md5";
+
+/** A body ready to be sent. */
+export interface PartBody {
+  readonly byteLength: number;
+  /** The digests the store asked for, of exactly these bytes. */
+  readonly digests: ReadonlyMap<ContentDigest, Buffer>;
+  /** A fresh stream of the bytes; call it once per attempt. */
+  open(): Readable;
+}
 
 /** What the store reports of a stored object. */
 export interface StoredObject {
@@ -20,7 +40,7 @@ export interface MultipartUpload {
   /** The store's id of the upload, to abort it after a crash. */
   readonly uploadId: string;
   /** Uploads one part (numbered from 1); rejects with the store's error. */
-  uploadPart(partNumber: number, body: Uint8Array, signal: AbortSignal): Promise<void>;
+  uploadPart(partNumber: number, body: PartBody, signal: AbortSignal): Promise<void>;
   /** Completes the upload from every part uploaded, in order. */
   complete(signal: AbortSignal): Promise<StoredObject>;
   /** Aborts the upload, freeing its parts. Never rejects; reports what failed. */
@@ -28,8 +48,10 @@ export interface MultipartUpload {
 }
 
 export interface ObjectStore {
+  /** The digests this store wants of every body it is given for target. */
+  digestsFor(target: UploadTarget): readonly ContentDigest[];
   /** Stores body at target; rejects with the store's error; aborts on signal. */
-  put(target: UploadTarget, body: Uint8Array, signal: AbortSignal): Promise<StoredObject>;
+  put(target: UploadTarget, body: PartBody, signal: AbortSignal): Promise<StoredObject>;
   /** Opens a multipart upload at target. */
   startMultipart(target: UploadTarget, signal: AbortSignal): Promise<MultipartUpload>;
   /** Aborts a multipart upload left by an earlier run. Rejects with the store's error. */

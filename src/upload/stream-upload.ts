@@ -2,29 +2,35 @@
  * The streaming upload pipeline. It knows nothing of gRPC: it takes an async
  * stream of byte chunks and a checked target, and stores the bytes.
  *
- * Chunks are gathered into parts. While the stream still fits in one part
- * nothing is sent; if it ends there, the object goes up as one PutObject.
- * When a part is full and more bytes follow, a multipart upload is created
- * (once) and full parts upload concurrently, up to a per-upload limit.
+ * Chunks are gathered into parts (part-buffer.ts). While the stream still
+ * fits in one part nothing is sent; if it ends there, the object goes up as
+ * one PutObject. When a part is full and more bytes follow, a multipart
+ * upload is created (once) and full parts upload concurrently, up to a
+ * per-upload limit; while that many are in flight the pipeline stops
+ * pulling chunks, and the transport stops reading from the network.
  *
- * Memory is bounded in bytes across all uploads: each part reserves its size
- * (or, for a declared size, what is left of it) on the shared ByteBudget
- * before it starts gathering, and holds it until the part is stored. When
- * the budget or the upload's part slots are exhausted the pipeline stops
- * pulling chunks, and the transport stops reading from the network. Parts
- * in flight always end (stored or failed), so the budget always comes back;
- * a part larger than the whole budget waits until nothing else is held.
+ * Memory is bounded in bytes across all uploads, and no upload waits for
+ * memory another one holds: a part leases memory chunk by chunk as bytes
+ * arrive, and when the budget cannot take a chunk the part spills to disk.
+ * A part still gathering spillAfterMs after its first byte spills too: a
+ * renderer sending at its own pace keeps at most that long's worth of its
+ * bytes in memory, whatever its part size, and fast uploads keep theirs.
+ * Each part stays (in memory or on disk) until it is stored, so a request
+ * that fails is sent again by the store's retries, never by the caller.
  *
  * Any failure (the caller cancelling, a protocol error in the chunk stream, a
- * size or checksum mismatch, a part that still fails after the SDK's
+ * size or checksum mismatch, a part that still fails after the store's
  * retries) stops the remaining part requests, waits for all of them to
- * settle, and then aborts the multipart upload, so no parts are left and no
- * object is written. The first error is the one reported.
+ * settle, frees every part, and then aborts the multipart upload, so no
+ * parts are left and no object is written. The first error is the one
+ * reported.
  */
 import { InvalidFieldError } from "../errors.js";
-import type { ByteBudget, Lease } from "./byte-budget.js";
+import type { ByteBudget } from "./byte-budget.js";
 import type { MultipartUpload, ObjectStore, StoredObject, UploadTarget } from "./object-store.js";
+import { PartBuffer } from "./part-buffer.js";
 import { createPartSizer, MAX_PARTS } from "./part-size.js";
+import type { SpillArea } from "./spill-area.js";
 import { verifiedChunks } from "./verified-chunks.js";
 
 /** How far an upload is. */
@@ -42,6 +48,16 @@ export interface StreamUploadResult extends StoredObject {
   readonly parts: number;
 }
 
+/** Where parts are kept while they gather and until they are stored. */
+export interface PartStorage {
+  /** Memory, leased chunk by chunk, shared by all uploads. */
+  readonly memory: ByteBudget;
+  /** Disk, for parts memory does not take or that gather slowly. */
+  readonly spill: SpillArea;
+  /** A part still gathering this long after its first byte goes to disk. */
+  readonly spillAfterMs: number;
+}
+
 export interface StreamUploadOptions {
   readonly target: UploadTarget;
   /** The bytes, in order. Protocol errors surface as the iterator's rejections. */
@@ -51,7 +67,7 @@ export interface StreamUploadOptions {
   /** The SHA-256 (hex) the caller gave, read once the chunks have ended. */
   readonly expectedSha256: () => string | undefined;
   readonly store: ObjectStore;
-  readonly budget: ByteBudget;
+  readonly parts: PartStorage;
   readonly preferredPartBytes: number;
   readonly partConcurrency: number;
   /** Aborts the upload: the caller cancelled or its deadline passed. */
@@ -61,32 +77,14 @@ export interface StreamUploadOptions {
   readonly onMultipartStarted?: (uploadId: string) => Promise<void>;
 }
 
-/**
- * A part being gathered. Its buffer is allocated at its reserved size when
- * gathering starts and chunks are copied in as they arrive, so each chunk's
- * message buffer is garbage at once and what is resident tracks the budget.
- */
-interface PartBuffer {
-  buffer: Buffer | undefined;
-  bytes: number;
-  leases: Lease[];
-}
-
-const emptyPart = (): PartBuffer => ({ buffer: undefined, bytes: 0, leases: [] });
-
-/** The bytes gathered in part. */
-const gathered = (part: PartBuffer): Uint8Array =>
-  part.buffer === undefined ? new Uint8Array(0) : part.buffer.subarray(0, part.bytes);
-
-const releaseAll = (leases: readonly Lease[]) => {
-  for (const lease of leases) lease.release();
-};
-
 export async function streamUpload(o: StreamUploadOptions): Promise<StreamUploadResult> {
   const sizer = createPartSizer(o.declaredBytes, o.preferredPartBytes);
+  const digests = o.store.digestsFor(o.target);
   const stop = new AbortController();
   const signal = AbortSignal.any([o.signal, stop.signal]);
   const inflight = new Set<Promise<void>>();
+  /** Every part not yet freed: the one gathering, and those waiting or in flight. */
+  const held = new Set<PartBuffer>();
   let multipart: MultipartUpload | undefined;
   let failure: { error: unknown } | undefined;
   let received = 0;
@@ -94,8 +92,8 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
   let committed = 0;
   let partsCompleted = 0;
   let partNumber = 0;
-  let part = emptyPart();
   let partSize = sizer(0);
+  let spillTimer: NodeJS.Timeout | undefined;
 
   const progress = () =>
     o.onProgress({ receivedBytes: received, committedBytes: committed, partsCompleted });
@@ -105,43 +103,60 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     stop.abort(error);
   };
 
+  const newPart = (): PartBuffer => {
+    const part = new PartBuffer(o.parts.memory, o.parts.spill, digests, signal);
+    held.add(part);
+    return part;
+  };
+  const free = async (part: PartBuffer) => {
+    held.delete(part);
+    await part.release();
+  };
+  let part = newPart();
+
+  /** Spills the gathering part once it is older than spillAfterMs. */
+  const armSpillTimer = (gathering: PartBuffer) => {
+    spillTimer = setTimeout(() => {
+      if (gathering === part) gathering.spill().catch(fail);
+    }, o.parts.spillAfterMs);
+    spillTimer.unref();
+  };
+  const disarmSpillTimer = () => {
+    clearTimeout(spillTimer);
+    spillTimer = undefined;
+  };
+
   /** Sends the gathered part; resolves once it has a slot, not once it is stored. */
   const dispatch = async () => {
     const full = part;
-    part = emptyPart();
-    let upload: MultipartUpload;
-    try {
-      while (inflight.size >= o.partConcurrency) await Promise.race(inflight);
-      signal.throwIfAborted();
-      if (multipart === undefined) {
-        multipart = await o.store.startMultipart(o.target, signal);
-        await o.onMultipartStarted?.(multipart.uploadId);
-      }
-      upload = multipart;
-      partNumber += 1;
-      if (partNumber > MAX_PARTS) {
-        throw new InvalidFieldError("chunk", `the object needs more than ${MAX_PARTS} parts`);
-      }
-    } catch (err) {
-      // The part never reached uploadPart: its bytes go back to the budget here.
-      releaseAll(full.leases);
-      throw err;
+    disarmSpillTimer();
+    part = newPart();
+    while (inflight.size >= o.partConcurrency) await Promise.race(inflight);
+    signal.throwIfAborted();
+    if (multipart === undefined) {
+      multipart = await o.store.startMultipart(o.target, signal);
+      await o.onMultipartStarted?.(multipart.uploadId);
+    }
+    const upload = multipart;
+    partNumber += 1;
+    if (partNumber > MAX_PARTS) {
+      throw new InvalidFieldError("chunk", `the object needs more than ${MAX_PARTS} parts`);
     }
     const number = partNumber;
-    const body = gathered(full);
-    full.buffer = undefined;
-    dispatched += body.byteLength;
+    const sealed = await full.seal();
+    const bytes = sealed.body.byteLength;
+    dispatched += bytes;
     partSize = sizer(dispatched);
     const sent: Promise<void> = upload
-      .uploadPart(number, body, signal)
+      .uploadPart(number, sealed.body, signal)
       .then(() => {
-        committed += body.byteLength;
+        committed += bytes;
         partsCompleted += 1;
         progress();
       }, fail)
       .finally(() => {
-        releaseAll(full.leases);
         inflight.delete(sent);
+        return free(full);
       });
     inflight.add(sent);
   };
@@ -149,10 +164,10 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
   const verified = verifiedChunks(o.chunks, o.declaredBytes, o.expectedSha256);
   const iterator = verified.chunks[Symbol.asyncIterator]();
   /**
-   * Takes the next chunk into the current part; false once the stream has
-   * ended. Its own function, so no chunk outlives its copy: this frame ends
-   * on return, where the loop's would keep the last chunk alive while the
-   * next one is awaited.
+   * Adds the next chunk to the current part (splitting it, as views, at a
+   * part boundary); false once the stream has ended. Its own function, so no
+   * chunk outlives its turn: this frame ends on return, where the loop's
+   * would keep the last chunk alive while the next one is awaited.
    */
   const takeNext = async (): Promise<boolean> => {
     const next = await nextOrAbort(iterator, signal);
@@ -163,19 +178,10 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     while (offset < chunk.byteLength) {
       // A full part is sent only once more bytes follow, so a stream that
       // ends at a part boundary with one part is still a single PutObject.
-      if (part.bytes === partSize) await dispatch();
-      if (part.leases.length === 0) {
-        // A part reserves its whole size before gathering starts, so
-        // gathering never waits on the budget and partly gathered parts
-        // (of this upload or others) cannot hold it between them forever.
-        const remaining = o.declaredBytes === undefined ? partSize : o.declaredBytes - dispatched;
-        const size = Math.min(partSize, remaining);
-        part.leases.push(await o.budget.acquire(size, signal));
-        part.buffer = Buffer.allocUnsafe(size);
-      }
-      const take = Math.min(chunk.byteLength - offset, partSize - part.bytes);
-      part.buffer?.set(chunk.subarray(offset, offset + take), part.bytes);
-      part.bytes += take;
+      if (part.byteLength === partSize) await dispatch();
+      if (part.byteLength === 0) armSpillTimer(part);
+      const take = Math.min(chunk.byteLength - offset, partSize - part.byteLength);
+      await part.add(take === chunk.byteLength ? chunk : chunk.subarray(offset, offset + take));
       offset += take;
     }
     progress();
@@ -183,31 +189,37 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
   };
   try {
     while (await takeNext()) {
-      // each turn copies one chunk into the current part
+      // each turn adds one chunk to the current part
     }
+    disarmSpillTimer();
     // The verified stream has checked size and checksum before ending.
     const { sha256 } = verified.digest();
     if (multipart === undefined) {
-      const body = gathered(part);
-      const stored = await o.store.put(o.target, body, signal);
-      releaseAll(part.leases);
+      const sealed = await part.seal();
+      const stored = await o.store.put(o.target, sealed.body, signal);
+      await free(part);
       committed = received;
       progress();
       return { ...stored, sha256, parts: 0 };
     }
-    if (part.bytes > 0) await dispatch();
+    if (part.byteLength > 0) await dispatch();
     await Promise.all(inflight);
     if (failure) throw failure.error;
     const stored = await multipart.complete(signal);
     return { ...stored, sizeBytes: received, sha256, parts: partNumber };
   } catch (err) {
+    disarmSpillTimer();
     fail(err);
     await Promise.allSettled(inflight);
-    releaseAll(part.leases);
+    await Promise.allSettled([...held].map(free));
     if (multipart) await multipart.abort();
     // Not awaited: a stalled sender must not delay the error reply.
     iterator.return?.().catch(() => {});
     throw failure?.error ?? err;
+  } finally {
+    // A part sent by a single PutObject that failed is freed above; one
+    // still held here (an error in seal or put) is freed now.
+    await Promise.allSettled([...held].map(free));
   }
 }
 

@@ -4,12 +4,22 @@
  * behaviour can be scripted.
  */
 import assert from "node:assert/strict";
+import type { Readable } from "node:stream";
 import type {
+  ContentDigest,
   MultipartUpload,
   ObjectStore,
+  PartBody,
   StoredObject,
   UploadTarget,
 } from "../../src/upload/object-store.js";
+
+/** Every byte a body's stream gives. */
+export async function bytesOf(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
 
 /** Resolves after one turn of the event loop; rejects with the signal's reason if it aborts first. */
 export function tickOrAbort(signal: AbortSignal): Promise<void> {
@@ -42,6 +52,8 @@ export interface FakeStoreOptions {
   readonly onPartStart?: (partNumber: number) => void;
   /** How a PutObject behaves; default: stored after one turn of the event loop. */
   readonly put?: (signal: AbortSignal) => Promise<void>;
+  /** The digests the store asks for; none by default. */
+  readonly digests?: readonly ContentDigest[];
 }
 
 /**
@@ -53,6 +65,8 @@ export class FakeStore implements ObjectStore {
   readonly timeline: string[] = [];
   readonly putBodies: Buffer[] = [];
   readonly parts = new Map<number, Buffer>();
+  /** The digests each part (by number; 0 for a PutObject) was handed with. */
+  readonly digestsSeen = new Map<number, ReadonlyMap<ContentDigest, Buffer>>();
   inFlight = 0;
   maxInFlight = 0;
   inFlightAtAbort: number | undefined;
@@ -62,10 +76,15 @@ export class FakeStore implements ObjectStore {
     this.#options = options;
   }
 
-  async put(_target: UploadTarget, body: Uint8Array, signal: AbortSignal): Promise<StoredObject> {
+  digestsFor(_target: UploadTarget): readonly ContentDigest[] {
+    return this.#options.digests ?? [];
+  }
+
+  async put(_target: UploadTarget, body: PartBody, signal: AbortSignal): Promise<StoredObject> {
     this.calls.push("put");
     this.timeline.push("put");
-    this.putBodies.push(Buffer.from(body));
+    this.putBodies.push(await bytesOf(body.open()));
+    this.digestsSeen.set(0, body.digests);
     await (this.#options.put ?? tickOrAbort)(signal);
     return { etag: '"single"', versionId: "v1", sizeBytes: body.byteLength };
   }
@@ -85,7 +104,8 @@ export class FakeStore implements ObjectStore {
         this.#options.onPartStart?.(partNumber);
         try {
           await partBehaviour(partNumber, signal);
-          this.parts.set(partNumber, Buffer.from(body));
+          this.parts.set(partNumber, await bytesOf(body.open()));
+          this.digestsSeen.set(partNumber, body.digests);
           this.timeline.push(`part ${partNumber} stored`);
         } catch (err) {
           this.timeline.push(`part ${partNumber} failed`);

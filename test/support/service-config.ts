@@ -21,6 +21,7 @@ export function serviceEnv(varDir: string, env: Record<string, string>): Record<
     SPOOL_DIR: join(varDir, "spool"),
     STATUS_DIR: join(varDir, "status"),
     JOURNAL_DIR: join(varDir, "multipart"),
+    UPLOAD_SPILL_DIR: join(varDir, "spill"),
     ...env,
   };
 }

@@ -42,6 +42,10 @@ describe("loadConfig: defaults", () => {
       partBytes: 8 * 1024 * 1024,
       partConcurrency: 4,
       bufferBytes: 64 * 1024 * 1024,
+      spillDir: "var/spill",
+      spillMaxBytes: 16 * 1024 * 1024 * 1024,
+      spillAfterMs: 1_000,
+      streamIdleTimeoutMs: 60_000,
       journalDir: "var/multipart",
       orphanMaxAgeMs: 3_600_000,
       orphanSweepIntervalMs: 600_000,
@@ -106,6 +110,10 @@ describe("loadConfig: values", () => {
       UPLOAD_PART_BYTES: String(16 * 1024 * 1024),
       UPLOAD_PART_CONCURRENCY: "8",
       UPLOAD_BUFFER_BYTES: String(64 * 1024 * 1024),
+      UPLOAD_SPILL_DIR: "/var/spill",
+      UPLOAD_SPILL_MAX_BYTES: String(1024 * 1024 * 1024),
+      UPLOAD_SPILL_AFTER_MS: "250",
+      STREAM_IDLE_TIMEOUT_MS: "0",
     });
     assert.equal(config.host, "127.0.0.1");
     assert.equal(config.port, 9090);
@@ -139,6 +147,10 @@ describe("loadConfig: values", () => {
       partBytes: 16 * 1024 * 1024,
       partConcurrency: 8,
       bufferBytes: 64 * 1024 * 1024,
+      spillDir: "/var/spill",
+      spillMaxBytes: 1024 * 1024 * 1024,
+      spillAfterMs: 250,
+      streamIdleTimeoutMs: 0,
       journalDir: "var/multipart",
       orphanMaxAgeMs: 3_600_000,
       orphanSweepIntervalMs: 600_000,

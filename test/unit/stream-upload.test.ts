@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setImmediate as tick } from "node:timers/promises";
 import { ChecksumMismatchError, InvalidFieldError } from "../../src/errors.js";
 import { ByteBudget } from "../../src/upload/byte-budget.js";
 import type { UploadTarget } from "../../src/upload/object-store.js";
 import { MIN_PART_BYTES } from "../../src/upload/part-size.js";
+import { SpillArea } from "../../src/upload/spill-area.js";
 import {
+  type PartStorage,
   type ProgressSnapshot,
   type StreamUploadOptions,
   type StreamUploadResult,
@@ -72,14 +77,26 @@ async function* chunksOf(
 type UploadInput = Partial<StreamUploadOptions> &
   Pick<StreamUploadOptions, "chunks" | "store"> & { progress?: ProgressSnapshot[] };
 
-/** streamUpload with small, fast defaults: 5 MiB parts, 4 at once, a 1 GiB budget. */
+/** A spill area of its own in a fresh temporary directory. */
+async function spillArea(maxBytes = 1024 * MiB, waitMs = 5_000): Promise<SpillArea> {
+  return SpillArea.open(mkdtempSync(join(tmpdir(), "render-upload-spill-")), maxBytes, waitMs);
+}
+
+/** Part storage: memory of memoryBytes, a fresh spill area, parts spilling after spillAfterMs. */
+async function storage(memoryBytes = 1024 * MiB, spillAfterMs = 60_000): Promise<PartStorage> {
+  return { memory: new ByteBudget(memoryBytes), spill: await spillArea(), spillAfterMs };
+}
+
+const DEFAULT_STORAGE = await storage();
+
+/** streamUpload with small, fast defaults: 5 MiB parts, 4 at once, 1 GiB of memory. */
 function upload(input: UploadInput): Promise<StreamUploadResult> {
   const { progress, ...rest } = input;
   return streamUpload({
     target: TARGET,
     declaredBytes: undefined,
     expectedSha256: () => undefined,
-    budget: new ByteBudget(1024 * MiB),
+    parts: DEFAULT_STORAGE,
     preferredPartBytes: MIN_PART_BYTES,
     partConcurrency: 4,
     signal: new AbortController().signal,
@@ -513,38 +530,93 @@ describe("streamUpload: failures stop everything and abort", SUITE, () => {
   });
 });
 
-describe("streamUpload: byte budget and concurrency", SUITE, () => {
-  test("held bytes stay within the budget, which holds parts back, and return to 0", async () => {
-    const budget = new ByteBudget(16 * MiB);
-    let maxHeld = 0;
+describe("streamUpload: memory, spill and concurrency", SUITE, () => {
+  /** What a storage holds now, in memory and on disk. */
+  const heldBy = (parts: PartStorage) => ({
+    memory: parts.memory.heldBytes,
+    disk: parts.spill.budget.heldBytes,
+  });
+  /** The spill area's files now. */
+  const spillFiles = (parts: PartStorage) => readdirSync(parts.spill.dir);
+
+  test("memory stays within its budget: what it cannot take goes to disk, intact, and is freed", async () => {
+    const parts = await storage(16 * MiB);
+    let maxMemory = 0;
+    let maxDisk = 0;
     const sample = () => {
-      maxHeld = Math.max(maxHeld, budget.heldBytes);
+      maxMemory = Math.max(maxMemory, parts.memory.heldBytes);
+      maxDisk = Math.max(maxDisk, parts.spill.budget.heldBytes);
     };
-    const store = new FakeStore({ onPartStart: sample });
+    const store = new FakeStore({
+      onPartStart: sample,
+      part: async (_n, signal) => {
+        sample();
+        await tickOrAbort(signal);
+      },
+    });
     const data = testData(30 * MiB);
     const result = await upload({
       chunks: chunksOf(data, MiB, sample),
       store,
-      budget,
+      parts,
       partConcurrency: 4,
       onProgress: sample,
     });
     assert.equal(Buffer.compare(store.assembled(), data), 0);
     assert.equal(result.parts, 6);
-    // Each part reserves its whole 5 MiB before gathering: three fit in 16 MiB.
-    assert.equal(maxHeld, 15 * MiB);
-    assert.ok(maxHeld <= budget.capacity);
-    // So the budget, not partConcurrency (4), limits the parts in flight:
-    // with three in flight, the fourth part waits for its reservation.
-    assert.equal(store.maxInFlight, 3);
-    assert.equal(budget.heldBytes, 0);
+    assert.ok(maxMemory <= 16 * MiB, `${maxMemory}`);
+    assert.ok(maxDisk > 0, "parts went to disk when memory was spent");
+    assert.deepEqual(heldBy(parts), { memory: 0, disk: 0 });
+    assert.deepEqual(spillFiles(parts), []);
+  });
+
+  test("the store gets each part's digests, computed as the bytes arrived, in memory or spilled", async () => {
+    const parts = await storage(8 * MiB);
+    const store = new FakeStore({ digests: ["sha256", "md5"] });
+    const data = testData(23 * MiB);
+    await upload({ chunks: chunksOf(data, 1_000_003), store, parts, partConcurrency: 4 });
+    assert.equal(store.parts.size, 5);
+    for (const [n, bytes] of store.parts) {
+      const seen = store.digestsSeen.get(n);
+      assert.equal(seen?.get("sha256")?.toString("hex"), sha256(bytes), `part ${n}`);
+      assert.equal(
+        seen?.get("md5")?.toString("hex"),
+        createHash("md5").update(bytes).digest("hex"),
+      );
+    }
+  });
+
+  test("a part still gathering spillAfterMs after its first byte goes to disk", async () => {
+    const parts = await storage(1024 * MiB, 50);
+    const store = new FakeStore();
+    const data = testData(12 * MiB);
+    let memoryAfterWait = -1;
+    let diskAfterWait = -1;
+    const result = await upload({
+      chunks: chunksOf(data, MiB, async (i) => {
+        if (i === 2) {
+          // A renderer pausing mid-part: the part it holds moves to disk.
+          await new Promise((r) => setTimeout(r, 200));
+          memoryAfterWait = parts.memory.heldBytes;
+          diskAfterWait = parts.spill.budget.heldBytes;
+        }
+      }),
+      store,
+      parts,
+    });
+    assert.equal(memoryAfterWait, 0, "no memory held while the sender paused");
+    assert.equal(diskAfterWait, 2 * MiB, "its two chunks are on disk");
+    assert.equal(result.parts, 3);
+    assert.equal(Buffer.compare(store.assembled(), data), 0);
+    assert.deepEqual(heldBy(parts), { memory: 0, disk: 0 });
+    assert.deepEqual(spillFiles(parts), []);
   });
 
   const failures: ReadonlyArray<
     readonly [string, () => { store: FakeStore; input: Partial<UploadInput> }]
   > = [
     [
-      "a part failing while the pipeline waits for budget",
+      "a part failing while others are in flight",
       () => ({
         store: new FakeStore({
           part: async (n, signal) => {
@@ -594,39 +666,40 @@ describe("streamUpload: byte budget and concurrency", SUITE, () => {
     ],
   ];
   for (const [name, setup] of failures) {
-    test(`held bytes return to 0 after ${name}`, async () => {
-      const budget = new ByteBudget(16 * MiB);
+    test(`memory and disk are freed after ${name}`, async () => {
+      const parts = await storage(8 * MiB);
       let maxHeld = 0;
       const { store, input } = setup();
       await assert.rejects(
         upload({
           chunks: chunksOf(filler(30 * MiB)),
           store,
-          budget,
+          parts,
           onProgress: () => {
-            maxHeld = Math.max(maxHeld, budget.heldBytes);
+            maxHeld = Math.max(maxHeld, parts.memory.heldBytes + parts.spill.budget.heldBytes);
           },
           ...input,
         }),
       );
       assert.ok(maxHeld > 0);
-      assert.ok(maxHeld <= budget.capacity);
-      assert.equal(budget.heldBytes, 0);
+      assert.deepEqual(heldBy(parts), { memory: 0, disk: 0 });
+      assert.deepEqual(spillFiles(parts), []);
       assert.equal(store.calls.includes("complete"), false);
     });
   }
 
-  test("held bytes return to 0 after the caller cancels", async () => {
-    const budget = new ByteBudget(16 * MiB);
+  test("memory and disk are freed after the caller cancels", async () => {
+    const parts = await storage(8 * MiB);
     const caller = new AbortController();
     const store = new FakeStore({ part: (_n, signal) => untilAborted(signal) });
     const chunks = chunksOf(filler(30 * MiB), MiB, (i) => {
       if (i === 14) caller.abort(new Error("cancelled"));
     });
-    await assert.rejects(upload({ chunks, store, budget, signal: caller.signal }), {
+    await assert.rejects(upload({ chunks, store, parts, signal: caller.signal }), {
       message: "cancelled",
     });
-    assert.equal(budget.heldBytes, 0);
+    assert.deepEqual(heldBy(parts), { memory: 0, disk: 0 });
+    assert.deepEqual(spillFiles(parts), []);
   });
 
   for (const partConcurrency of [1, 2, 4]) {
@@ -640,26 +713,126 @@ describe("streamUpload: byte budget and concurrency", SUITE, () => {
     });
   }
 
-  test("two uploads share one budget and both finish", async () => {
-    const budget = new ByteBudget(16 * MiB);
-    let maxHeld = 0;
+  test("two uploads share one memory budget and both finish intact", async () => {
+    const parts = await storage(16 * MiB);
+    let maxMemory = 0;
     const sample = () => {
-      maxHeld = Math.max(maxHeld, budget.heldBytes);
+      maxMemory = Math.max(maxMemory, parts.memory.heldBytes);
     };
     const a = testData(20 * MiB, 1);
     const b = testData(20 * MiB, 2);
     const storeA = new FakeStore();
     const storeB = new FakeStore();
     const [ra, rb] = await Promise.all([
-      upload({ chunks: chunksOf(a), store: storeA, budget, onProgress: sample }),
-      upload({ chunks: chunksOf(b), store: storeB, budget, onProgress: sample }),
+      upload({ chunks: chunksOf(a), store: storeA, parts, onProgress: sample }),
+      upload({ chunks: chunksOf(b), store: storeB, parts, onProgress: sample }),
     ]);
     assert.equal(ra.sha256, sha256(a));
     assert.equal(rb.sha256, sha256(b));
     assert.equal(Buffer.compare(storeA.assembled(), a), 0);
     assert.equal(Buffer.compare(storeB.assembled(), b), 0);
-    assert.ok(maxHeld <= budget.capacity, `${maxHeld}`);
-    assert.equal(budget.heldBytes, 0);
+    assert.ok(maxMemory <= parts.memory.capacity, `${maxMemory}`);
+    assert.deepEqual(heldBy(parts), { memory: 0, disk: 0 });
+  });
+
+  test("a full spill disk fails the upload that cannot get room, freeing everything", async () => {
+    const parts: PartStorage = {
+      memory: new ByteBudget(4 * MiB),
+      spill: await spillArea(6 * MiB, 100),
+      spillAfterMs: 60_000,
+    };
+    const store = new FakeStore({ part: (_n, signal) => untilAborted(signal) });
+    await assert.rejects(
+      upload({ chunks: chunksOf(filler(30 * MiB)), store, parts }),
+      (err: unknown) => err instanceof Error && err.name === "SpillFullError",
+    );
+    assert.deepEqual(heldBy(parts), { memory: 0, disk: 0 });
+    assert.deepEqual(spillFiles(parts), []);
+    assert.ok(store.calls.includes("abort"));
+  });
+});
+
+describe("streamUpload: slow senders hold up no one", SUITE, () => {
+  /** A chunk source that sends a chunk each time its gate is opened. */
+  function gated(data: Uint8Array) {
+    let allowed = 0;
+    let sent = 0;
+    let wake: (() => void) | undefined;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let offset = 0; offset < data.byteLength; offset += MiB) {
+        while (sent >= allowed) await new Promise<void>((r) => (wake = r));
+        sent += 1;
+        yield data.subarray(offset, Math.min(offset + MiB, data.byteLength));
+      }
+    }
+    return {
+      chunks: chunks(),
+      /** Lets the next chunk go. */
+      next: () => {
+        allowed += 1;
+        wake?.();
+      },
+      get sent() {
+        return sent;
+      },
+    };
+  }
+
+  test("a fast upload completes while eight slow ones, holding more than the memory budget, are still sending", async () => {
+    // Eight slow senders, each 3 MiB into a 5 MiB part: 24 MiB, more than the 16 MiB of memory.
+    const parts = await storage(16 * MiB, 60_000);
+    const events: string[] = [];
+    const slow = Array.from({ length: 8 }, (_, i) => gated(testData(10 * MiB, i + 10)));
+    const slowUploads = slow.map((s, i) =>
+      upload({ chunks: s.chunks, store: new FakeStore(), parts }).then((r) => {
+        events.push(`slow ${i} done`);
+        return r;
+      }),
+    );
+    for (let round = 0; round < 3; round++) {
+      for (const s of slow) s.next();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const fastData = testData(32 * MiB, 99);
+    const fastStore = new FakeStore();
+    await upload({ chunks: chunksOf(fastData), store: fastStore, parts });
+    events.push("fast done");
+    assert.equal(Buffer.compare(fastStore.assembled(), fastData), 0);
+    // Then the slow ones finish.
+    for (let round = 3; round < 10; round++) {
+      for (const s of slow) s.next();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(slowUploads);
+    assert.equal(events[0], "fast done", events.join(", "));
+    assert.ok(parts.memory.heldBytes === 0);
+  });
+
+  test("a huge declared size cannot block other uploads", async () => {
+    const parts = await storage(16 * MiB, 60_000);
+    // 5 TiB declared: 525 MiB parts, larger than all of memory.
+    const huge = gated(testData(40 * MiB, 7));
+    const caller = new AbortController();
+    const hugeUpload = upload({
+      chunks: huge.chunks,
+      store: new FakeStore(),
+      parts,
+      declaredBytes: 5 * 1024 * 1024 * MiB,
+      signal: caller.signal,
+    });
+    for (let i = 0; i < 20; i++) {
+      huge.next();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const other = testData(20 * MiB, 8);
+    const store = new FakeStore();
+    await upload({ chunks: chunksOf(other), store, parts });
+    assert.equal(Buffer.compare(store.assembled(), other), 0);
+    assert.ok(huge.sent >= 1 && huge.sent < 40, "the huge upload is still sending");
+    caller.abort(new Error("done"));
+    huge.next();
+    await assert.rejects(hugeUpload, { message: "done" });
+    assert.equal(parts.memory.heldBytes, 0);
   });
 });
 
@@ -732,32 +905,31 @@ describe("streamUpload: progress", SUITE, () => {
   });
 });
 
-describe("streamUpload: the budget cannot deadlock", () => {
-  // Found in review: gathering parts used to take budget chunk by chunk, so
-  // parts larger than what was left of the budget waited forever.
-  test("a part larger than the whole budget still goes up", async () => {
-    const budget = new ByteBudget(16 * MiB);
+describe("streamUpload: parts larger than memory", () => {
+  test("a part larger than the whole memory budget still goes up, from disk", async () => {
+    const parts = await storage(16 * MiB);
     const store = new FakeStore();
     const data = testData(40 * MiB);
     const result = await upload({
       chunks: chunksOf(data, MiB),
       store,
-      budget,
+      parts,
       preferredPartBytes: 32 * MiB,
       partConcurrency: 4,
     });
     assert.equal(result.parts, 2);
     assert.equal(Buffer.compare(store.assembled(), data), 0);
-    assert.equal(budget.heldBytes, 0);
+    assert.equal(parts.memory.heldBytes, 0);
+    assert.equal(parts.spill.budget.heldBytes, 0);
   });
 
-  test("two uploads whose parts together exceed the budget both finish", async () => {
-    const budget = new ByteBudget(16 * MiB);
+  test("two uploads whose parts together exceed the memory budget both finish", async () => {
+    const parts = await storage(16 * MiB);
     const stores = [new FakeStore(), new FakeStore()];
     const data = testData(12 * MiB);
     const results = await Promise.all(
       stores.map((store) =>
-        upload({ chunks: chunksOf(data, MiB), store, budget, preferredPartBytes: 10 * MiB }),
+        upload({ chunks: chunksOf(data, MiB), store, parts, preferredPartBytes: 10 * MiB }),
       ),
     );
     assert.deepEqual(
@@ -765,6 +937,6 @@ describe("streamUpload: the budget cannot deadlock", () => {
       [2, 2],
     );
     for (const store of stores) assert.equal(Buffer.compare(store.assembled(), data), 0);
-    assert.equal(budget.heldBytes, 0);
+    assert.equal(parts.memory.heldBytes, 0);
   });
 });
