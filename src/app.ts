@@ -9,6 +9,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { AsyncUploads } from "./async/async-uploads.js";
 import { Spool } from "./async/spool.js";
 import type { Config } from "./config.js";
+import { UploadService, UploadStreamRequestSchema } from "./gen/render/upload/v1/upload_pb.js";
 import type { Logger } from "./logger.js";
 import type { HealthState } from "./ops/health.js";
 import { createHealthState, createRoutes } from "./routes.js";
@@ -19,10 +20,12 @@ import { createServer, type RenderUploadServer } from "./server.js";
 import { CallerLimits, createAuthInterceptor } from "./service/caller.js";
 import { describeForStatus } from "./service/error-table.js";
 import { recheckTarget } from "./service/render-request.js";
+import { MAX_CHUNK_BYTES } from "./service/stream-requests.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
 import type { StatusStore } from "./status/status-store.js";
 import { createUploadMetrics } from "./telemetry/metrics.js";
 import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing-interceptor.js";
+import { createGrpcStreamHandler } from "./transport/grpc-stream-handler.js";
 import { ByteBudget } from "./upload/byte-budget.js";
 import type { ObjectStore } from "./upload/object-store.js";
 import { SpillArea } from "./upload/spill-area.js";
@@ -142,9 +145,26 @@ export async function createApp(
         ]
       : []),
   ];
+  const { uploadService } = routes;
   const server = createServer({
-    routes,
+    routes: routes.register,
     interceptors,
+    fastStreams: config.grpcFastPath
+      ? [
+          (options) =>
+            createGrpcStreamHandler(
+              {
+                method: UploadService.method.uploadStream,
+                impl: (requests, ctx) => uploadService.uploadStream(requests, ctx),
+                bytesField: {
+                  number: UploadStreamRequestSchema.field.chunk.number,
+                  maxViewBytes: MAX_CHUNK_BYTES,
+                },
+              },
+              options,
+            ),
+        ]
+      : [],
     ...(config.tls
       ? {
           tls: {
@@ -160,7 +180,7 @@ export async function createApp(
   });
   return {
     server,
-    routes,
+    routes: routes.register,
     interceptors,
     health,
     async dispose() {

@@ -141,6 +141,11 @@ export interface Config {
   readonly readMaxBytes: number;
   /** Longest deadline a caller may ask for, in milliseconds (0: no limit). */
   readonly maxTimeoutMs: number;
+  /**
+   * Binary gRPC UploadStream calls go to the lean zero-copy handler
+   * (transport/grpc-stream-handler.ts) rather than connect-node.
+   */
+  readonly grpcFastPath: boolean;
   /** pino log level. */
   readonly logLevel: string;
   /** How long in-flight calls may run after SIGTERM before they are aborted, in milliseconds. */
@@ -193,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
     // plus framing) always fits.
     readMaxBytes: read.integer("READ_MAX_BYTES", 64 * MiB, 2 * MiB, 2 ** 31 - 1),
     maxTimeoutMs: read.integer("MAX_TIMEOUT_MS", 0, 0, 2 ** 31 - 1),
+    grpcFastPath: read.boolean("GRPC_FAST_PATH", true),
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 25_000, 0, 3_600_000),
     logLevel: read.oneOf("LOG_LEVEL", "info", [
       "fatal",

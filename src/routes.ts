@@ -1,5 +1,5 @@
 /** The services this server registers, and what they are built from. */
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ServerReflectionV1 } from "./gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ServerReflectionV1alpha } from "./gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -25,15 +25,23 @@ export function createHealthState(): HealthState {
   return new HealthState([UploadService.typeName]);
 }
 
-export function createRoutes(deps: RoutesDeps): (router: ConnectRouter) => void {
+/** The routes, and the upload service they register (for the gRPC fast path). */
+export interface Routes {
+  readonly register: (router: ConnectRouter) => void;
+  readonly uploadService: ServiceImpl<typeof UploadService>;
+}
+
+export function createRoutes(deps: RoutesDeps): Routes {
   const reflection = new ReflectionIndex(
     SERVICES.map((s) => s.file),
     SERVICES,
   );
-  return (router) => {
-    router.service(UploadService, createUploadService(deps));
+  const uploadService = createUploadService(deps);
+  const register = (router: ConnectRouter) => {
+    router.service(UploadService, uploadService);
     router.service(Health, createHealthService(deps.health));
     router.service(ServerReflectionV1, createReflectionServiceV1(reflection));
     router.service(ServerReflectionV1alpha, createReflectionServiceV1alpha(reflection));
   };
+  return { register, uploadService };
 }

@@ -24,6 +24,10 @@ import type { TLSSocket } from "node:tls";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { TLS_PEER } from "./context-keys.js";
+import type {
+  GrpcStreamHandler,
+  GrpcStreamHandlerOptions,
+} from "./transport/grpc-stream-handler.js";
 
 /** The HTTP/2 connection preface (RFC 9113, section 3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -52,6 +56,12 @@ export interface ServerOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Interceptors around every call (tracing). */
   readonly interceptors?: Interceptor[];
+  /**
+   * Methods whose binary gRPC calls a lean handler serves instead of
+   * connect-node (see transport/grpc-stream-handler.ts), each made from the
+   * server's own options.
+   */
+  readonly fastStreams?: readonly ((options: GrpcStreamHandlerOptions) => GrpcStreamHandler)[];
   /** TLS, PEM-encoded; without it the port is cleartext. */
   readonly tls?: {
     readonly cert: string;
@@ -75,18 +85,28 @@ export interface RenderUploadServer {
 }
 
 export function createServer(options: ServerOptions): RenderUploadServer {
+  const contextValues = (req: http.IncomingMessage | http2.Http2ServerRequest) => {
+    const values = createContextValues();
+    values.set(TLS_PEER, verifiedPeer(req));
+    return values;
+  };
   const connectHandler = connectNodeAdapter({
     routes: options.routes,
     readMaxBytes: options.readMaxBytes,
     interceptors: options.interceptors ?? [],
     ...(options.maxTimeoutMs > 0 ? { maxTimeoutMs: options.maxTimeoutMs } : {}),
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
-    contextValues: (req) => {
-      const values = createContextValues();
-      values.set(TLS_PEER, verifiedPeer(req));
-      return values;
-    },
+    contextValues,
   });
+  const fastStreams = (options.fastStreams ?? []).map((make) =>
+    make({
+      interceptors: options.interceptors ?? [],
+      readMaxBytes: options.readMaxBytes,
+      maxTimeoutMs: options.maxTimeoutMs,
+      ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
+      contextValues,
+    }),
+  );
   /** The calls open now, with their paths. */
   const calls = new Map<object, string>();
   const handler = (
@@ -95,8 +115,15 @@ export function createServer(options: ServerOptions): RenderUploadServer {
   ) => {
     calls.set(res, req.url ?? "");
     res.once("close", () => calls.delete(res));
-    if ("stream" in req && "stream" in res) drainOnEnd(req, res);
     withSpecGrpcMessage(res);
+    if ("stream" in req && "stream" in res) {
+      drainOnEnd(req, res);
+      const fast = fastStreams.find((f) => f.serves(req));
+      if (fast !== undefined) {
+        fast.handle(req, res);
+        return;
+      }
+    }
     connectHandler(req, res);
   };
   const settings = { initialWindowSize: STREAM_WINDOW_BYTES };
