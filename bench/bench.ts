@@ -9,7 +9,13 @@
  *
  *   BENCH_SIZE_MB        MiB per single-stream run (default 1024)
  *   BENCH_ROUNDS         interleaved rounds of the five paths (default 3)
- *   BENCH_CONCURRENT     concurrent UploadStreams of SIZE/N each (default 16; 0 skips)
+ *   BENCH_FAST_STREAMS   counts of concurrent full-speed UploadStreams (default "16,64"; "" skips)
+ *   BENCH_FAST_STREAM_MB MiB each of those streams send (default 16)
+ *   BENCH_SLOW_STREAMS   paced streams beside one fast upload (default 64; 0 skips), each
+ *                        BENCH_SLOW_MB (15) at BENCH_SLOW_RATE_KIB (256) KiB/s; the fast one
+ *                        sends BENCH_SLOW_FAST_MB (64)
+ *   BENCH_SCALE_STREAMS  paced streams at once (default 256; 0 skips), each BENCH_SCALE_MB (4)
+ *                        at BENCH_SCALE_RATE_KIB (64) KiB/s
  *   BENCH_BIG_MB         MiB of the big single stream on a fresh service (default 4096; 0 skips)
  *   BENCH_WARMUP_MB      MiB of the untimed warm-up run per path (default 16; 0 skips)
  *   BENCH_RUN_TIMEOUT_S  limit per run (default 120 s + 1 s per MiB)
@@ -40,7 +46,6 @@ import {
   SAMPLE_MS,
 } from "./proc.js";
 import {
-  type ConcurrentRecord,
   type FreshRecord,
   howMeasuredMarkdown,
   mbPerSecond,
@@ -71,7 +76,17 @@ import {
   type StoreAccess,
   storedSize,
 } from "./s3.js";
+import {
+  type FastStreamsRecord,
+  fastStreamsRun,
+  type ScaleRecord,
+  type ScenarioContext,
+  type SlowStreamsRecord,
+  scaleRun,
+  slowStreamsRun,
+} from "./scenarios.js";
 import { killAllServicesNow, type ServiceProcess, sleep, startService } from "./service.js";
+import { startTusServer, type TusServer, tusBody, tusUpload } from "./tus.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /** The checkout whose npm start command is benchmarked: this one unless BENCH_SERVICE_ROOT names another. */
@@ -98,7 +113,18 @@ function required(name: string): string {
 
 const SIZE = envInt("BENCH_SIZE_MB", 1024, 1) * MiB;
 const ROUNDS = envInt("BENCH_ROUNDS", 3, 1);
-const CONCURRENT = envInt("BENCH_CONCURRENT", 16, 0);
+const FAST_STREAMS = (process.env.BENCH_FAST_STREAMS ?? "16,64")
+  .split(",")
+  .filter((x) => x.trim() !== "")
+  .map((x) => Number(x));
+const FAST_STREAM_BYTES = envInt("BENCH_FAST_STREAM_MB", 16, 1) * MiB;
+const SLOW_STREAMS = envInt("BENCH_SLOW_STREAMS", 64, 0);
+const SLOW_BYTES = envInt("BENCH_SLOW_MB", 15, 1) * MiB;
+const SLOW_RATE = envInt("BENCH_SLOW_RATE_KIB", 256, 1) * 1024;
+const SLOW_FAST_BYTES = envInt("BENCH_SLOW_FAST_MB", 64, 1) * MiB;
+const SCALE_STREAMS = envInt("BENCH_SCALE_STREAMS", 256, 0);
+const SCALE_BYTES = envInt("BENCH_SCALE_MB", 4, 1) * MiB;
+const SCALE_RATE = envInt("BENCH_SCALE_RATE_KIB", 64, 1) * 1024;
 const BIG = envInt("BENCH_BIG_MB", 4096, 0) * MiB;
 const WARMUP = envInt("BENCH_WARMUP_MB", 16, 0) * MiB;
 const runTimeoutMs = (bytes: number): number =>
@@ -219,39 +245,66 @@ interface Ctx {
   service: ServiceProcess;
   grpcJs: grpc.Client;
   connect: ConnectClient;
+  /** The same service with GRPC_FAST_PATH=false: every call through connect-node. */
+  serviceConnect: ServiceProcess;
+  grpcJsConnect: grpc.Client;
+  tus: TusServer;
   readonly storePids: readonly number[];
 }
+
+/** The tus path's bodies, made once per size, before any run is timed. */
+const tusBodies = new Map<number, Buffer>();
+const tusBodyOf = (bytes: number): Buffer => {
+  let body = tusBodies.get(bytes);
+  if (body === undefined) {
+    body = tusBody(bytes);
+    tusBodies.set(bytes, body);
+  }
+  return body;
+};
 
 const PATHS: readonly PathInfo[] = [
   {
     id: "a",
     name: "UploadStream, grpc-js",
-    what: "@grpc/grpc-js bidi call, .proto loaded with @grpc/proto-loader; write() honouring 'drain'; the service uploads the parts (multipart, 8 MiB × 4 in flight).",
-    viaService: true,
+    what: "@grpc/grpc-js bidi call, .proto loaded with @grpc/proto-loader; write() honouring 'drain'; served by the service's zero-copy gRPC path; the service uploads the parts (multipart, 8 MiB × 4 in flight).",
+    server: "service",
+  },
+  {
+    id: "a'",
+    name: "UploadStream, grpc-js, through connect-node",
+    what: "the same as (a), to a second service process with GRPC_FAST_PATH=false, so connect-node's gRPC server reads the stream: the decision between the two, in numbers.",
+    server: "service-connect",
   },
   {
     id: "b",
     name: "UploadStream, connect-node",
-    what: "connect-node createGrpcTransport (HTTP/2), requests from an async generator.",
-    viaService: true,
+    what: "connect-node createGrpcTransport (HTTP/2), requests from an async generator; binary gRPC, so the same zero-copy path as (a).",
+    server: "service",
   },
   {
     id: "c",
     name: "lib-storage Upload, signed",
     what: "@aws-sdk/lib-storage Upload from the benchmark process straight to S3, partSize 8 MiB, queueSize 4, SigV4-signed payload (the SDK SHA-256s each part).",
-    viaService: false,
+    server: undefined,
   },
   {
     id: "c'",
     name: "lib-storage Upload, UNSIGNED-PAYLOAD",
     what: "the same as (c), with `x-amz-content-sha256: UNSIGNED-PAYLOAD`: the reference the ratios are taken to.",
-    viaService: false,
+    server: undefined,
   },
   {
     id: "d",
     name: "one PutObject",
     what: "a single PutObject of the whole stream (Body a Readable of the chunks, ContentLength set), UNSIGNED-PAYLOAD since a stream cannot be hashed up front: the single-request upper bound, with no parts.",
-    viaService: false,
+    server: undefined,
+  },
+  {
+    id: "e",
+    name: "tus: @tus/server + @tus/s3-store",
+    what: "tus-js-client (one PATCH of the whole file, its default; given a Buffer made before the timing, since it reads a Node stream at about 5 MB/s) to @tus/server with @tus/s3-store in its own process (partSize 8 MiB, its default temp-file spool, signed payload), into the same bucket.",
+    server: "tus",
   },
 ];
 
@@ -278,11 +331,19 @@ async function runPath(
       checkStream(o, bytes);
       return streamDetail(o);
     }
+    case "a'": {
+      const o = await grpcJsUploadStream(ctx.grpcJsConnect, dest, bytes, signal, timeout);
+      checkStream(o, bytes);
+      return streamDetail(o);
+    }
     case "b": {
       const o = await connectUploadStream(ctx.connect, dest, bytes, signal, timeout);
       checkStream(o, bytes);
       return streamDetail(o);
     }
+    case "e":
+      await tusUpload(ctx.tus, key, tusBodyOf(bytes), signal);
+      return "";
     case "c":
       await libStorageUpload(ctx.signedS3, ctx.bucket, key, bytes, signal);
       return "";
@@ -299,7 +360,15 @@ async function runPath(
 async function timedRun(ctx: Ctx, id: PathId, round: number, bytes: number): Promise<RunRecord> {
   const key = nextKey(`${id === "c'" ? "c-unsigned" : id}-r${round}`);
   const info = PATHS.find((p) => p.id === id);
-  const meter = new RunMeter(info?.viaService ? ctx.service.pid : undefined, ctx.storePids);
+  const serverPid =
+    info?.server === "service"
+      ? ctx.service.pid
+      : info?.server === "service-connect"
+        ? ctx.serviceConnect.pid
+        : info?.server === "tus"
+          ? ctx.tus.pid
+          : undefined;
+  const meter = new RunMeter(serverPid, ctx.storePids);
   let measured: Measurement | undefined;
   try {
     const detail = await runPath(ctx, id, key, bytes, runSignal(bytes));
@@ -313,19 +382,22 @@ async function timedRun(ctx: Ctx, id: PathId, round: number, bytes: number): Pro
     progress(`round ${round} (${id}) FAILED: ${errorText(err)}`);
     return { path: id, round, bytes, measured, detail: "", error: errorText(err) };
   } finally {
-    await deleteObject(ctx.admin, ctx.bucket, key).catch((err: unknown) =>
-      progress(`could not delete ${key}: ${errorText(err)}`),
-    );
+    // tus keeps an .info object beside each upload.
+    for (const name of id === "e" ? [key, `${key}.info`] : [key]) {
+      await deleteObject(ctx.admin, ctx.bucket, name).catch((err: unknown) =>
+        progress(`could not delete ${name}: ${errorText(err)}`),
+      );
+    }
   }
 }
 
-async function startMeasuredService(): Promise<{
+async function startMeasuredService(extraEnv: Record<string, string> = {}): Promise<{
   service: ServiceProcess;
   idleRss: number | undefined;
 }> {
   const service = await startService({
     root: SERVICE_ROOT,
-    env: serviceEnv,
+    env: { ...serviceEnv, ...extraEnv },
     startTimeoutMs: 60_000,
   });
   await sleep(500);
@@ -334,43 +406,6 @@ async function startMeasuredService(): Promise<{
     `service pid ${service.pid} on port ${service.port}, RSS ${idleRss === undefined ? "?" : (idleRss / MiB).toFixed(0)} MiB`,
   );
   return { service, idleRss };
-}
-
-async function concurrentRun(ctx: Ctx, streams: number): Promise<ConcurrentRecord> {
-  const bytesEach = Math.floor(SIZE / streams);
-  const clients = Array.from({ length: streams }, () => grpcJsClient(ctx.service.port, true));
-  const keys = clients.map((_, i) => nextKey(`concurrent-${i}`));
-  const failures: string[] = [];
-  try {
-    const signal = runSignal(bytesEach * streams);
-    const timeout = runTimeoutMs(bytesEach * streams);
-    const meter = new RunMeter(ctx.service.pid, ctx.storePids);
-    const settled = await Promise.allSettled(
-      clients.map(async (client, i) => {
-        const o = await grpcJsUploadStream(
-          client,
-          { store, bucket: ctx.bucket, key: keys[i] ?? "" },
-          bytesEach,
-          signal,
-          timeout,
-        );
-        checkStream(o, bytesEach);
-      }),
-    );
-    const measured = meter.stop();
-    if (interrupted.signal.aborted) throw interrupted.signal.reason;
-    settled.forEach((s, i) => {
-      if (s.status === "rejected") failures.push(`stream ${i}: ${errorText(s.reason)}`);
-    });
-    return { streams, bytesEach, measured, failures };
-  } finally {
-    for (const client of clients) client.close();
-    for (const key of keys) {
-      await deleteObject(ctx.admin, ctx.bucket, key).catch((err: unknown) =>
-        progress(`could not delete ${key}: ${errorText(err)}`),
-      );
-    }
-  }
 }
 
 /** One grpc-js stream of bytes on a fresh service: its idle RSS and its peak. */
@@ -428,7 +463,11 @@ async function main(): Promise<number> {
   let service: ServiceProcess | undefined;
   let baselineRss: number | undefined;
   let idleRssAfter: number | undefined;
-  let concurrent: ConcurrentRecord | undefined;
+  let serviceConnect: ServiceProcess | undefined;
+  let tus: TusServer | undefined;
+  const fastStreams: FastStreamsRecord[] = [];
+  let slowStreams: SlowStreamsRecord | undefined;
+  let scale: ScaleRecord | undefined;
   const fresh: FreshRecord[] = [];
   const pids = storePids();
   let bucketCreated = false;
@@ -442,6 +481,11 @@ async function main(): Promise<number> {
     const started = await startMeasuredService();
     service = started.service;
     baselineRss = started.idleRss;
+    serviceConnect = (await startMeasuredService({ GRPC_FAST_PATH: "false" })).service;
+    tus = await startTusServer(store, bucket);
+    progress(`tus server pid ${tus.pid} at ${tus.endpoint}`);
+    tusBodyOf(SIZE);
+    if (WARMUP > 0) tusBodyOf(WARMUP);
     ctx = {
       bucket,
       admin,
@@ -450,6 +494,9 @@ async function main(): Promise<number> {
       service,
       grpcJs: grpcJsClient(service.port),
       connect: connectClient(service.baseUrl),
+      serviceConnect,
+      grpcJsConnect: grpcJsClient(serviceConnect.port),
+      tus,
       storePids: pids,
     };
 
@@ -460,7 +507,9 @@ async function main(): Promise<number> {
         try {
           await runPath(ctx, p.id, key, WARMUP, runSignal(WARMUP));
         } finally {
-          await deleteObject(admin, bucket, key).catch(() => undefined);
+          for (const name of [key, `${key}.info`]) {
+            await deleteObject(admin, bucket, name).catch(() => undefined);
+          }
         }
       }
     }
@@ -473,8 +522,8 @@ async function main(): Promise<number> {
           const m = run.measured;
           progress(
             `round ${round}/${ROUNDS} (${p.id}) ${mbPerSecond(SIZE, m.seconds).toFixed(0)} MB/s` +
-              (p.viaService
-                ? `, service peak RSS ${((m.servicePeakRss ?? 0) / MiB).toFixed(0)} MiB, ` +
+              (p.server !== undefined
+                ? `, server peak RSS ${((m.servicePeakRss ?? 0) / MiB).toFixed(0)} MiB, ` +
                   `CPU ${(m.serviceCpu ?? 0).toFixed(2)} s`
                 : "") +
               (run.detail ? `, ${run.detail}` : ""),
@@ -483,12 +532,59 @@ async function main(): Promise<number> {
       }
     }
 
-    if (CONCURRENT > 0) {
-      progress(`${CONCURRENT} concurrent UploadStreams of ${Math.floor(SIZE / CONCURRENT)} bytes`);
-      concurrent = await concurrentRun(ctx, CONCURRENT);
+    // The other servers are done: the many-streams runs have the machine to themselves.
+    ctx.grpcJsConnect.close();
+    await serviceConnect.stop();
+    serviceConnect = undefined;
+    await tus.stop();
+    tus = undefined;
+    tusBodies.clear();
+    const scenario: ScenarioContext = {
+      store,
+      bucket,
+      servicePid: service.pid,
+      servicePort: service.port,
+      storePids: pids,
+      signal: interrupted.signal,
+      nextKey,
+      deleteKeys: async (keys) => {
+        for (const key of keys) await deleteObject(admin, bucket, key).catch(() => undefined);
+      },
+    };
+    for (const streams of FAST_STREAMS) {
+      progress(`${streams} concurrent full-speed UploadStreams of ${FAST_STREAM_BYTES / MiB} MiB`);
+      const record = await fastStreamsRun(scenario, { streams, bytesEach: FAST_STREAM_BYTES });
+      fastStreams.push(record);
       progress(
-        `concurrent: ${mbPerSecond(concurrent.streams * concurrent.bytesEach, concurrent.measured.seconds).toFixed(0)} MB/s aggregate, ` +
-          `service peak RSS ${((concurrent.measured.servicePeakRss ?? 0) / MiB).toFixed(0)} MiB`,
+        `${streams} streams: ${mbPerSecond(streams * FAST_STREAM_BYTES, record.measured.seconds).toFixed(0)} MB/s aggregate, ` +
+          `service peak RSS ${((record.measured.servicePeakRss ?? 0) / MiB).toFixed(0)} MiB, ${record.failures.length} failed`,
+      );
+    }
+    if (SLOW_STREAMS > 0) {
+      progress(
+        `slow streams: ${SLOW_STREAMS} × ${SLOW_BYTES / MiB} MiB at ${SLOW_RATE / 1024} KiB/s beside one ${SLOW_FAST_BYTES / MiB} MiB upload`,
+      );
+      slowStreams = await slowStreamsRun(scenario, {
+        streams: SLOW_STREAMS,
+        bytesEach: SLOW_BYTES,
+        rate: SLOW_RATE,
+        fastBytes: SLOW_FAST_BYTES,
+        rounds: 3,
+      });
+      progress(
+        `slow streams: fast alone ${slowStreams.fastAlone.map((x) => x.toFixed(2)).join("/")} s, beside ${slowStreams.fastBeside?.toFixed(2)} s; ` +
+          `slowest paced ${Math.max(...slowStreams.slow.map((p) => p.seconds / p.sendingSeconds)).toFixed(3)}× its sending time`,
+      );
+    }
+    if (SCALE_STREAMS > 0) {
+      progress(`scale: ${SCALE_STREAMS} × ${SCALE_BYTES / MiB} MiB at ${SCALE_RATE / 1024} KiB/s`);
+      scale = await scaleRun(scenario, {
+        streams: SCALE_STREAMS,
+        bytesEach: SCALE_BYTES,
+        rate: SCALE_RATE,
+      });
+      progress(
+        `scale: ${scale.slow.filter((p) => p.error !== undefined).length} failed, service peak RSS ${((scale.measured.servicePeakRss ?? 0) / MiB).toFixed(0)} MiB`,
       );
     }
     await sleep(500);
@@ -513,6 +609,9 @@ async function main(): Promise<number> {
   } finally {
     ctx?.grpcJs.close();
     ctx?.connect.close();
+    ctx?.grpcJsConnect.close();
+    await serviceConnect?.stop().catch(() => undefined);
+    await tus?.stop().catch(() => undefined);
     if (service) {
       await service
         .stop()
@@ -557,7 +656,9 @@ async function main(): Promise<number> {
     runs,
     baselineRss,
     idleRssAfter,
-    concurrent,
+    fastStreams,
+    slowStreams,
+    scale,
     fresh,
   };
   const results_md = resultsMarkdown(results);
@@ -573,7 +674,9 @@ async function main(): Promise<number> {
   }
   const failed =
     runs.some((r) => r.error !== undefined) ||
-    (concurrent?.failures.length ?? 0) > 0 ||
+    fastStreams.some((c) => c.failures.length > 0) ||
+    (slowStreams?.slow.some((p) => p.error !== undefined) ?? false) ||
+    (scale?.slow.some((p) => p.error !== undefined) ?? false) ||
     fresh.some((f) => f.error !== undefined);
   return failed ? 1 : 0;
 }

@@ -1,17 +1,24 @@
 /** The benchmark's results, as markdown. */
 import type { Measurement } from "./proc.js";
+import type {
+  FastStreamsRecord,
+  PacedRecord,
+  ScaleRecord,
+  SlowStreamsRecord,
+} from "./scenarios.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
-export type PathId = "a" | "b" | "c" | "c'" | "d";
+export type PathId = "a" | "a'" | "b" | "c" | "c'" | "d" | "e";
 
 /** One path of the single-stream comparison. */
 export interface PathInfo {
   readonly id: PathId;
   readonly name: string;
   readonly what: string;
-  readonly viaService: boolean;
+  /** The server process whose CPU and memory the path costs, if any. */
+  readonly server: "service" | "service-connect" | "tus" | undefined;
 }
 
 /** One timed run. */
@@ -23,13 +30,6 @@ export interface RunRecord {
   /** Parts and progress events, for the service paths. */
   readonly detail: string;
   readonly error?: string;
-}
-
-export interface ConcurrentRecord {
-  readonly streams: number;
-  readonly bytesEach: number;
-  readonly measured: Measurement;
-  readonly failures: readonly string[];
 }
 
 export interface FreshRecord {
@@ -61,7 +61,9 @@ export interface Results {
   readonly runs: readonly RunRecord[];
   readonly baselineRss: number | undefined;
   readonly idleRssAfter: number | undefined;
-  readonly concurrent: ConcurrentRecord | undefined;
+  readonly fastStreams: readonly FastStreamsRecord[];
+  readonly slowStreams: SlowStreamsRecord | undefined;
+  readonly scale: ScaleRecord | undefined;
   readonly fresh: readonly FreshRecord[];
 }
 
@@ -85,6 +87,16 @@ const percent = (share: number): string => `${(share * 100).toFixed(0)} %`;
 const sizeText = (bytes: number): string =>
   bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes.toLocaleString("en")} bytes`;
 
+/** Median time / sending time of paced streams, all, declared and undeclared. */
+function pacedRatios(slow: readonly PacedRecord[]): string {
+  const of = (list: readonly PacedRecord[]) =>
+    fixed(
+      median(list.filter((p) => p.error === undefined).map((p) => p.seconds / p.sendingSeconds)),
+      3,
+    );
+  return `${of(slow)}×, ${of(slow.filter((p) => p.declared))}× / ${of(slow.filter((p) => !p.declared))}×`;
+}
+
 /** The results section (tables and notes). */
 export function resultsMarkdown(r: Results): string {
   const out: string[] = [];
@@ -100,7 +112,7 @@ export function resultsMarkdown(r: Results): string {
     "",
     "### One stream per path",
     "",
-    "| path | median MB/s | vs (c') | each round, MB/s | service peak RSS | service CPU s/GiB | client CPU s/GiB | " +
+    "| path | median MB/s | vs (c') | each round, MB/s | server peak RSS | server CPU s/GiB | client CPU s/GiB | " +
       `${e.storeCpuKnown ? "RGW+OSD CPU s/GiB | " : ""}all CPU s/GiB | machine busy |`,
     `| --- | ---: | ---: | --- | ---: | ---: | ---: | ${e.storeCpuKnown ? "---: | " : ""}---: | ---: |`,
   );
@@ -112,10 +124,11 @@ export function resultsMarkdown(r: Results): string {
     const rates = runs.map(rate);
     const med = median(rates);
     const failed = r.runs.filter((run) => run.path === p.id && run.error !== undefined).length;
-    const peak = p.viaService
+    const viaServer = p.server !== undefined;
+    const peak = viaServer
       ? Math.max(...runs.map((run) => run.measured.servicePeakRss ?? 0))
       : undefined;
-    const svcCpu = p.viaService
+    const svcCpu = viaServer
       ? median(runs.flatMap((run) => perGiB(run.measured.serviceCpu, run.bytes) ?? []))
       : undefined;
     const clientCpu = median(runs.map((run) => run.measured.clientCpu / (run.bytes / GiB)));
@@ -131,7 +144,7 @@ export function resultsMarkdown(r: Results): string {
     const each = rates.map((x) => x.toFixed(0)).join(", ") + (failed ? ` (${failed} failed)` : "");
     out.push(
       `| (${p.id}) ${p.name} | ${fixed(med)} | ${med !== undefined && reference ? (med / reference).toFixed(2) : "–"} | ${each || "–"} | ` +
-        `${p.viaService ? mib(peak || undefined) : "n/a"} | ${p.viaService ? fixed(svcCpu, 2) : "n/a"} | ` +
+        `${viaServer ? mib(peak || undefined) : "n/a"} | ${viaServer ? fixed(svcCpu, 2) : "n/a"} | ` +
         `${fixed(clientCpu, 2)} | ${e.storeCpuKnown ? `${fixed(storeCpu, 2)} | ` : ""}${fixed(allCpu, 2)} | ` +
         `${busy === undefined ? "–" : percent(busy)} |`,
     );
@@ -152,20 +165,81 @@ export function resultsMarkdown(r: Results): string {
     }
   }
 
-  if (r.concurrent) {
-    const c = r.concurrent;
-    const total = c.streams * c.bytesEach;
+  const ratio = (id: PathId, to: PathId) => {
+    const a = median(okRuns(id).map(rate));
+    const b = median(okRuns(to).map(rate));
+    return a !== undefined && b !== undefined ? a / b : undefined;
+  };
+  out.push(
+    "",
+    "Ratios of medians, this run: " +
+      `(a)/(e) tus **${fixed(ratio("a", "e"), 2)}×**, (a)/(c') lib-storage unsigned **${fixed(ratio("a", "c'"), 2)}×**, ` +
+      `(a)/(c) lib-storage signed ${fixed(ratio("a", "c"), 2)}×, (a)/(a') zero-copy path over connect-node ${fixed(ratio("a", "a'"), 2)}×.`,
+  );
+
+  if (r.slowStreams) {
+    const o = r.slowStreams;
+    const alone = median(o.fastAlone);
+    const worst = Math.max(...o.slow.map((p) => p.seconds / p.sendingSeconds));
+    const failed = o.slow.filter((p) => p.error !== undefined);
     out.push(
       "",
-      `### ${c.streams} concurrent UploadStreams (grpc-js, one connection each)`,
+      `### Slow streams: one fast ${sizeText(o.fastBytes)} upload beside ${o.streams} streams paced at ${o.rate / 1024} KiB/s`,
       "",
-      "| streams × size | aggregate MB/s | service peak RSS | service CPU s/GiB | client CPU s/GiB | machine busy |",
-      "| --- | ---: | ---: | ---: | ---: | ---: |",
-      `| ${c.streams} × ${sizeText(c.bytesEach)} | ${c.failures.length > 0 ? "failed" : fixed(mbPerSecond(total, c.measured.seconds))} | ` +
-        `${mib(c.measured.servicePeakRss)} | ${fixed(perGiB(c.measured.serviceCpu, total), 2)} | ` +
-        `${fixed(c.measured.clientCpu / (total / GiB), 2)} | ${percent(c.measured.machineBusy)} |`,
+      `Each paced stream sends ${sizeText(o.bytesEach)} (${(o.bytesEach / o.rate).toFixed(0)} s at its pace; every other one declares its size); ` +
+        "the fast one starts 5 s after them, on its own connection.",
+      "",
+      "| measure | value |",
+      "| --- | ---: |",
+      `| fast upload alone, s (each round) | ${o.fastAlone.map((x) => x.toFixed(2)).join(", ")} |`,
+      `| fast upload beside the paced streams, s | ${fixed(o.fastBeside, 2)} |`,
+      `| **slowdown of the fast upload** (beside / median alone) | **${o.fastBeside !== undefined && alone ? (o.fastBeside / alone).toFixed(2) : "–"}×** |`,
+      `| **slowest paced stream, time / sending time** | **${fixed(worst, 3)}×** |`,
+      `| paced streams, time / sending time: median, declared / undeclared | ${pacedRatios(o.slow)} |`,
+      `| paced streams failed | ${failed.length} of ${o.slow.length} |`,
+      `| service peak RSS during the run | ${mib(o.measured.servicePeakRss)} MiB |`,
+      `| service CPU during the run | ${fixed(o.measured.serviceCpu, 1)} s |`,
     );
-    for (const f of c.failures) out.push("", `- FAILED: ${f}`);
+    for (const f of failed.slice(0, 5)) out.push("", `- FAILED: ${f.error}`);
+  }
+
+  if (r.scale) {
+    const o = r.scale;
+    const failed = o.slow.filter((p) => p.error !== undefined);
+    out.push(
+      "",
+      `### Scale: ${o.streams} streams paced at ${o.rate / 1024} KiB/s, ${sizeText(o.bytesEach)} each`,
+      "",
+      "| measure | value |",
+      "| --- | ---: |",
+      `| **failed** | **${failed.length} of ${o.slow.length}** |`,
+      `| time / sending time: slowest; median, declared / undeclared | ${fixed(Math.max(...o.slow.map((p) => p.seconds / p.sendingSeconds)), 3)}×; ${pacedRatios(o.slow)} |`,
+      `| service peak RSS | ${mib(o.measured.servicePeakRss)} MiB (idle ${mib(r.baselineRss)}) |`,
+      `| service CPU | ${fixed(o.measured.serviceCpu, 1)} s for ${sizeText(o.streams * o.bytesEach)} |`,
+    );
+    for (const f of failed.slice(0, 5)) out.push("", `- FAILED: ${f.error}`);
+  }
+
+  if (r.fastStreams.length > 0) {
+    out.push(
+      "",
+      "### Concurrent full-speed streams (grpc-js, one connection each)",
+      "",
+      "| streams × size | aggregate MB/s | service peak RSS | bound: idle + UPLOAD_BUFFER_BYTES + windows | peak / bound | service CPU s/GiB |",
+      "| --- | ---: | ---: | ---: | ---: | ---: |",
+    );
+    const budget = Number(r.env.serviceEnv.UPLOAD_BUFFER_BYTES ?? 64 * MiB);
+    for (const c of r.fastStreams) {
+      const total = c.streams * c.bytesEach;
+      // A stream's HTTP/2 receive window is 1 MiB; each has its own connection.
+      const bound = (r.baselineRss ?? 0) + budget + c.streams * MiB;
+      out.push(
+        `| ${c.streams} × ${sizeText(c.bytesEach)} | ${c.failures.length > 0 ? "failed" : fixed(mbPerSecond(total, c.measured.seconds))} | ` +
+          `${mib(c.measured.servicePeakRss)} | ${mib(bound)} | ${fixed((c.measured.servicePeakRss ?? 0) / bound, 2)} | ` +
+          `${fixed(perGiB(c.measured.serviceCpu, total), 2)} |`,
+      );
+      for (const f of c.failures) out.push("", `- FAILED: ${f}`);
+    }
   }
 
   out.push(
@@ -175,7 +249,7 @@ export function resultsMarkdown(r: Results): string {
     "| service process | RSS MiB | MB/s |",
     "| --- | ---: | ---: |",
     `| right after start, idle | ${mib(r.baselineRss)} | |`,
-    `| idle after the rounds${r.concurrent ? " and the concurrent run" : ""} | ${mib(r.idleRssAfter)} | |`,
+    `| idle after the rounds and the many-streams runs | ${mib(r.idleRssAfter)} | |`,
   );
   for (const f of r.fresh) {
     out.push(
@@ -211,7 +285,10 @@ export function howMeasuredMarkdown(r: Results): string {
   benchmark) with ${svc}; its payload signing is ${e.payloadSigning}. Its RSS: ${e.rssSampling}.
   Its CPU is utime+stime from /proc/<pid>/stat across the run. "Client CPU" is the benchmark
   process's own CPU (clients and SDK; for (c)–(d) it is all the uploader's work).
-- **Concurrent**: ${r.concurrent ? `${r.concurrent.streams} grpc-js clients, each on its own HTTP/2 connection, each sending ${sizeText(r.concurrent.bytesEach)} at once` : "skipped"}.
+- **Many streams**: the slow-streams, scale and full-speed runs use grpc-js clients against the
+  same service process as (a); paced streams send 64 KiB chunks on a schedule (chunk i at
+  i × 64 KiB / rate from the stream's start) and share 8 (slow) or 16 (scale) streams per
+  HTTP/2 connection; full-speed streams have a connection each.
 - **Memory**: the idle RSS is read 0.5 s after the service listens. The single-stream peaks
   come from a fresh service process per size, so the peaks compare.
 - **CPU**: "all CPU" adds up service, client${e.storeCpuKnown ? " and RGW+OSD" : ""} CPU per GiB. On a machine this

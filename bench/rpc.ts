@@ -54,7 +54,7 @@ interface GrpcRequest {
         destination: Record<string, string>;
       };
     };
-    size_bytes: string;
+    size_bytes?: string;
   };
   chunk?: Buffer;
 }
@@ -115,10 +115,34 @@ function destinationFields(d: Destination): Record<string, string> {
 }
 
 /** (a): one UploadStream of size bytes through grpc-js. */
-export async function grpcJsUploadStream(
+export function grpcJsUploadStream(
   client: grpc.Client,
   dest: Destination,
   size: number,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<StreamOutcome> {
+  return grpcJsUploadStreamOf(
+    client,
+    dest,
+    { size, declared: true, chunks: chunksOf(size) },
+    signal,
+    timeoutMs,
+  );
+}
+
+/** What one UploadStream sends: its chunks, their total, and whether the header declares it. */
+export interface StreamSource {
+  readonly size: number;
+  readonly declared: boolean;
+  readonly chunks: Iterable<Buffer> | AsyncIterable<Buffer>;
+}
+
+/** One UploadStream of source's chunks through grpc-js. */
+export async function grpcJsUploadStreamOf(
+  client: grpc.Client,
+  dest: Destination,
+  source: StreamSource,
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<StreamOutcome> {
@@ -157,10 +181,10 @@ export async function grpcJsUploadStream(
           movie: MOVIE,
           upload: { extension: "mp4", destination: destinationFields(dest) },
         },
-        size_bytes: String(size),
+        ...(source.declared ? { size_bytes: String(source.size) } : {}),
       },
     });
-    for (const chunk of chunksOf(size)) await write({ chunk });
+    for await (const chunk of source.chunks) await write({ chunk });
     call.end();
     await finished;
   } finally {
