@@ -6,8 +6,16 @@
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
+# The native SHA-256 state addon (native/) needs a C toolchain; Node's headers
+# come with the image (/usr/local/include/node).
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
+COPY binding.gyp ./
+COPY native ./native
+COPY scripts/build-native.sh ./scripts/
+RUN bash scripts/build-native.sh
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
@@ -22,6 +30,7 @@ ENV NODE_ENV=production PORT=8080
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/build/Release/sha256_state.node ./build/Release/
 COPY package.json ./
 # The async spool and the file-backed status store; mount a volume here so
 # accepted async uploads survive the container.

@@ -45,6 +45,9 @@ export interface StoredOutcome {
   readonly parts: number;
 }
 
+/** Progress writes of a synchronous upload's status, at most one per this many milliseconds. */
+const PROGRESS_WRITE_EVERY_MS = 1_000;
+
 export class UploadCall {
   readonly token: string;
   readonly #deps: UploadCallDeps;
@@ -57,6 +60,8 @@ export class UploadCall {
   #leave: (() => void) | undefined;
   #status: StatusTracker | undefined;
   #receivedBytes = 0;
+  /** When the status last got a progress write (performance.now()). */
+  #lastProgressWrite = 0;
 
   constructor(deps: UploadCallDeps, ctx: HandlerContext, rpc: string) {
     this.#deps = deps;
@@ -123,13 +128,19 @@ export class UploadCall {
     this.#writeStatus(undefined);
   }
 
-  /** The pipeline's latest figures: bytes received, and bytes the store holds. */
+  /**
+   * The pipeline's latest figures: bytes received, and bytes the store
+   * holds. The status gets the committed bytes at most once a second (each
+   * write is durable, so it costs an fsync); the outcome is always written.
+   */
   progress(receivedBytes: number, committedBytes: number): void {
     this.#receivedBytes = receivedBytes;
     const status = this.#status;
-    if (status !== undefined && committedBytes !== status.record.committedBytes) {
-      this.#writeStatus(committed(committedBytes));
-    }
+    if (status === undefined || committedBytes === status.record.committedBytes) return;
+    const now = performance.now();
+    if (now - this.#lastProgressWrite < PROGRESS_WRITE_EVERY_MS) return;
+    this.#lastProgressWrite = now;
+    this.#writeStatus(committed(committedBytes));
   }
 
   /** An async upload was accepted (spooled and QUEUED). */

@@ -30,6 +30,7 @@ import type { ByteBudget } from "./byte-budget.js";
 import type { MultipartUpload, ObjectStore, StoredObject, UploadTarget } from "./object-store.js";
 import { PartBuffer } from "./part-buffer.js";
 import { createPartSizer, MAX_PARTS } from "./part-size.js";
+import { ResumableSha256 } from "./resumable-sha256.js";
 import type { SpillArea } from "./spill-area.js";
 import { verifiedChunks } from "./verified-chunks.js";
 
@@ -161,7 +162,9 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     inflight.add(sent);
   };
 
-  const verified = verifiedChunks(o.chunks, o.declaredBytes, o.expectedSha256);
+  // The whole object's SHA-256, taken piece by piece as parts gather.
+  const whole = ResumableSha256.create();
+  const verified = verifiedChunks(o.chunks, o.declaredBytes, o.expectedSha256, whole);
   const iterator = verified.chunks[Symbol.asyncIterator]();
   /**
    * Adds the next chunk to the current part (splitting it, as views, at a
@@ -181,7 +184,9 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
       if (part.byteLength === partSize) await dispatch();
       if (part.byteLength === 0) armSpillTimer(part);
       const take = Math.min(chunk.byteLength - offset, partSize - part.byteLength);
-      await part.add(take === chunk.byteLength ? chunk : chunk.subarray(offset, offset + take));
+      const piece = take === chunk.byteLength ? chunk : chunk.subarray(offset, offset + take);
+      whole.update(piece);
+      await part.add(piece);
       offset += take;
     }
     progress();

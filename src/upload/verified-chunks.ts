@@ -4,6 +4,11 @@
  * arrive; fewer, or a different SHA-256, fail when the stream ends, before
  * the consumer sees the end. Both the S3 pipeline and the async spool read
  * their bytes through it.
+ *
+ * By default it hashes every chunk itself. A consumer that hashes the bytes
+ * on its own schedule (the S3 pipeline, which saves the hash's state at part
+ * boundaries) passes its hash: the stream then only reads its digest at the
+ * end, once the consumer has taken every chunk before it.
  */
 import { createHash } from "node:crypto";
 import { ChecksumMismatchError, InvalidFieldError } from "../errors.js";
@@ -24,12 +29,19 @@ export interface VerifiedChunks {
   digest(): Digest;
 }
 
+/** A SHA-256 of the stream that its consumer keeps. */
+export interface ConsumerSha256 {
+  /** The digest of every chunk taken so far, as lowercase hex. */
+  digestHex(): string;
+}
+
 export function verifiedChunks(
   source: AsyncIterable<Uint8Array>,
   declaredBytes: number | undefined,
   expectedSha256: () => string | undefined,
+  consumerHash?: ConsumerSha256,
 ): VerifiedChunks {
-  const hash = createHash("sha256");
+  const hash = consumerHash === undefined ? createHash("sha256") : undefined;
   let received = 0;
   let digest: Digest | undefined;
   const chunks = chunkStage(
@@ -43,7 +55,7 @@ export function verifiedChunks(
         );
       }
       received += chunk.byteLength;
-      hash.update(chunk);
+      hash?.update(chunk);
       return chunk;
     },
     () => {
@@ -53,7 +65,7 @@ export function verifiedChunks(
           `declared ${declaredBytes} bytes, but ${received} arrived`,
         );
       }
-      const sha256 = hash.digest("hex");
+      const sha256 = hash?.digest("hex") ?? consumerHash?.digestHex() ?? "";
       const expected = expectedSha256();
       if (expected !== undefined && expected !== sha256) {
         throw new ChecksumMismatchError(
