@@ -38,6 +38,8 @@ interface JournalEntry {
   readonly uploadId: string;
   readonly createTime: number;
   readonly target: PersistedTarget;
+  /** Left open to be resumed until this time (ms since the epoch): not an orphan before. */
+  readonly openUntil?: number;
 }
 
 /** A file name for an upload id (ids are opaque and may hold any character). */
@@ -49,12 +51,16 @@ const uploadIdOf = (name: string) =>
 export class MultipartJournal {
   readonly #dir: string;
   readonly #inFlight = new Set<string>();
+  /** Uploads left open to be resumed, by id: until when. */
+  readonly #openUntil = new Map<string, number>();
   /** Uploads whose abort failed in this process: retried whatever their age. */
   readonly #abandoned = new Set<string>();
   /** Sweeps run one at a time, so no entry is aborted twice at once. */
   #sweeping: Promise<unknown> = Promise.resolve();
   /** Told when an upload is abandoned (the sweeper schedules a retry). */
   onAbandon: (() => void) | undefined;
+  /** Told when an upload is left open until a time (the sweeper schedules a sweep then). */
+  onLeaveOpen: ((until: number) => void) | undefined;
 
   private constructor(dir: string) {
     this.#dir = dir;
@@ -68,14 +74,30 @@ export class MultipartJournal {
   /** Records an upload this process just opened, durably. */
   async add(target: UploadTarget, uploadId: string): Promise<void> {
     this.#inFlight.add(uploadId);
+    this.#openUntil.delete(uploadId);
     const entry: JournalEntry = { uploadId, createTime: Date.now(), target: persistTarget(target) };
     // Its temporary file is `<name>.json.tmp`, which a sweep recognises.
     await writeFileDurably(join(this.#dir, fileOf(uploadId)), JSON.stringify(entry));
   }
 
+  /**
+   * Keeps the record of an upload left open to be resumed: no longer in
+   * flight here, and not swept before until (then aborted, unless it was
+   * resumed, here or elsewhere, or completed meanwhile).
+   */
+  async leaveOpen(uploadId: string, until: number): Promise<void> {
+    const path = join(this.#dir, fileOf(uploadId));
+    const entry = JSON.parse(await readFile(path, "utf8")) as JournalEntry;
+    await writeFileDurably(path, JSON.stringify({ ...entry, openUntil: until }));
+    this.#inFlight.delete(uploadId);
+    this.#openUntil.set(uploadId, until);
+    this.onLeaveOpen?.(until);
+  }
+
   /** Forgets an upload that was completed or aborted. */
   async remove(uploadId: string): Promise<void> {
     this.#inFlight.delete(uploadId);
+    this.#openUntil.delete(uploadId);
     this.#abandoned.delete(uploadId);
     await rm(join(this.#dir, fileOf(uploadId)), { force: true });
   }
@@ -136,7 +158,17 @@ export class MultipartJournal {
       }
       const abandoned = this.#abandoned.has(entry.uploadId);
       if (this.#inFlight.has(entry.uploadId)) continue;
-      if (!abandoned && (abandonedOnly || now - entry.createTime < maxAgeMs)) continue;
+      // Left open for a resume: kept until its time, whatever its age; aborted after it.
+      if (entry.openUntil !== undefined && now < entry.openUntil) {
+        // One left by an earlier run: the sweeper learns its time once.
+        if (!this.#openUntil.has(entry.uploadId)) {
+          this.#openUntil.set(entry.uploadId, entry.openUntil);
+          this.onLeaveOpen?.(entry.openUntil);
+        }
+        continue;
+      }
+      const expired = entry.openUntil !== undefined;
+      if (!abandoned && !expired && (abandonedOnly || now - entry.createTime < maxAgeMs)) continue;
       try {
         await abort(restoreTarget(entry.target), entry.uploadId);
         aborted++;
@@ -214,10 +246,26 @@ export function startOrphanSweeper(
     retry.unref();
   };
   journal.onAbandon = scheduleRetry;
+  // An upload left open for a resume is swept as soon as its time has passed.
+  const windows = new Set<NodeJS.Timeout>();
+  journal.onLeaveOpen = (until) => {
+    if (stopped) return;
+    const window = setTimeout(
+      () => {
+        windows.delete(window);
+        void sweep(false);
+      },
+      Math.max(0, until - Date.now()) + 10,
+    );
+    window.unref();
+    windows.add(window);
+  };
   return () => {
     stopped = true;
     clearInterval(timer);
     clearTimeout(retry);
+    for (const window of windows) clearTimeout(window);
     journal.onAbandon = undefined;
+    journal.onLeaveOpen = undefined;
   };
 }

@@ -16,7 +16,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import type { UploadTarget } from "../destination/destination.js";
-import type { MultipartUpload, StoredObject } from "../upload/object-store.js";
+import type { MultipartUpload, PartRecord, StoredObject } from "../upload/object-store.js";
 import { objectRequest } from "./object-request.js";
 import { PLACEHOLDER, sendPartBody } from "./part-body-request.js";
 
@@ -49,6 +49,8 @@ export interface MultipartRecorder {
   remove(uploadId: string): Promise<void>;
   /** Keeps the record of an upload whose abort failed, for a later retry. */
   abandon(uploadId: string): void;
+  /** Keeps the record of an upload left open to be resumed, to abort it after until. */
+  leaveOpen(uploadId: string, until: number): Promise<void>;
 }
 
 export async function startMultipartUpload(
@@ -65,8 +67,6 @@ export async function startMultipartUpload(
   if (uploadId === undefined || uploadId === "") {
     throw new Error("CreateMultipartUpload returned no UploadId");
   }
-  const ids = { Bucket: target.bucket, Key: target.key, UploadId: uploadId };
-  const parts = new Map<number, { etag: string; bytes: number }>();
   try {
     // Recorded before any part is sent, so a crash from here on leaves a trace.
     await recorder?.add(target, uploadId);
@@ -76,7 +76,39 @@ export async function startMultipartUpload(
     );
     throw err;
   }
+  return multipartHandle(client, target, uploadId, [], onAbortFailure, recorder);
+}
 
+/**
+ * Takes up a multipart upload an interrupted stream left open, with the parts
+ * it had stored, and records it here (this process may not be the one that
+ * opened it).
+ */
+export async function resumeMultipartUpload(
+  client: S3Client,
+  target: UploadTarget,
+  uploadId: string,
+  parts: readonly PartRecord[],
+  onAbortFailure: AbortFailureReporter,
+  recorder?: MultipartRecorder,
+): Promise<MultipartUpload> {
+  await recorder?.add(target, uploadId);
+  return multipartHandle(client, target, uploadId, parts, onAbortFailure, recorder);
+}
+
+/** The handle of an open multipart upload, knowing the parts already stored. */
+function multipartHandle(
+  client: S3Client,
+  target: UploadTarget,
+  uploadId: string,
+  stored: readonly PartRecord[],
+  onAbortFailure: AbortFailureReporter,
+  recorder: MultipartRecorder | undefined,
+): MultipartUpload {
+  const ids = { Bucket: target.bucket, Key: target.key, UploadId: uploadId };
+  const parts = new Map<number, { etag: string; bytes: number }>(
+    stored.map((p) => [p.number, { etag: p.etag, bytes: p.sizeBytes }]),
+  );
   return {
     uploadId,
     async uploadPart(partNumber, body, partSignal) {
@@ -89,7 +121,13 @@ export async function startMultipartUpload(
       });
       sendPartBody(command.middlewareStack, body);
       const out = await client.send(command, { abortSignal: partSignal });
-      parts.set(partNumber, { etag: out.ETag ?? "", bytes: body.byteLength });
+      const record: PartRecord = {
+        number: partNumber,
+        etag: out.ETag ?? "",
+        sizeBytes: body.byteLength,
+      };
+      parts.set(partNumber, { etag: record.etag, bytes: record.sizeBytes });
+      return record;
     },
 
     async complete(completeSignal) {
@@ -135,6 +173,12 @@ export async function startMultipartUpload(
         recorder?.abandon(uploadId);
         onAbortFailure(uploadId, err);
       }
+    },
+
+    async leaveOpen(until) {
+      await recorder
+        ?.leaveOpen(uploadId, until)
+        .catch((err: unknown) => onAbortFailure(uploadId, err));
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   type AbortFailureReporter,
   abortMultipartUpload,
   type MultipartRecorder,
+  resumeMultipartUpload,
   startMultipartUpload,
 } from "./multipart-upload.js";
 import { putObject } from "./put-object.js";
@@ -27,6 +28,16 @@ export function createS3ObjectStore(
         clients.clientFor(target),
         target,
         signal,
+        onAbortFailure,
+        recorder,
+      );
+    },
+    resumeMultipart(target, uploadId, parts) {
+      return resumeMultipartUpload(
+        clients.clientFor(target),
+        target,
+        uploadId,
+        parts,
         onAbortFailure,
         recorder,
       );

@@ -35,16 +35,29 @@ export interface StoredObject {
   readonly sizeBytes: number;
 }
 
+/** A part the store holds: its number, its entity tag, its size. */
+export interface PartRecord {
+  readonly number: number;
+  readonly etag: string;
+  readonly sizeBytes: number;
+}
+
 /** An open multipart upload. */
 export interface MultipartUpload {
   /** The store's id of the upload, to abort it after a crash. */
   readonly uploadId: string;
   /** Uploads one part (numbered from 1); rejects with the store's error. */
-  uploadPart(partNumber: number, body: PartBody, signal: AbortSignal): Promise<void>;
-  /** Completes the upload from every part uploaded, in order. */
+  uploadPart(partNumber: number, body: PartBody, signal: AbortSignal): Promise<PartRecord>;
+  /** Completes the upload from every part uploaded (or resumed with), in order. */
   complete(signal: AbortSignal): Promise<StoredObject>;
   /** Aborts the upload, freeing its parts. Never rejects; reports what failed. */
   abort(): Promise<void>;
+  /**
+   * Leaves the upload open to be resumed until the time given (ms since the
+   * epoch): the store keeps its record, and aborts it after that time unless
+   * it is resumed or completed meanwhile. Never rejects.
+   */
+  leaveOpen(until: number): Promise<void>;
 }
 
 export interface ObjectStore {
@@ -54,6 +67,17 @@ export interface ObjectStore {
   put(target: UploadTarget, body: PartBody, signal: AbortSignal): Promise<StoredObject>;
   /** Opens a multipart upload at target. */
   startMultipart(target: UploadTarget, signal: AbortSignal): Promise<MultipartUpload>;
+  /**
+   * Takes up a multipart upload an interrupted stream left open at target,
+   * with the parts it had stored. Rejects (NoSuchUpload) when the store no
+   * longer has it.
+   */
+  resumeMultipart(
+    target: UploadTarget,
+    uploadId: string,
+    parts: readonly PartRecord[],
+    signal: AbortSignal,
+  ): Promise<MultipartUpload>;
   /** Aborts a multipart upload left by an earlier run. Rejects with the store's error. */
   abortMultipart(target: UploadTarget, uploadId: string): Promise<void>;
 }

@@ -24,10 +24,24 @@
  * settle, frees every part, and then aborts the multipart upload, so no
  * parts are left and no object is written. The first error is the one
  * reported.
+ *
+ * Resumable uploads: every time the parts stored without a gap grow, the
+ * pipeline reports a checkpoint (the new parts, the committed bytes, and the
+ * whole object's SHA-256 state at that boundary). A failure the caller's
+ * keepOpenOn accepts (the stream broke; the store stayed down) stops
+ * reading but lets the parts in flight finish, and leaves the multipart
+ * upload open instead of aborting it; a stream given a resume point goes on
+ * from there, with the parts and the hash state it left.
  */
 import { InvalidFieldError } from "../errors.js";
 import type { ByteBudget } from "./byte-budget.js";
-import type { MultipartUpload, ObjectStore, StoredObject, UploadTarget } from "./object-store.js";
+import type {
+  MultipartUpload,
+  ObjectStore,
+  PartRecord,
+  StoredObject,
+  UploadTarget,
+} from "./object-store.js";
 import { PartBuffer } from "./part-buffer.js";
 import { createPartSizer, MAX_PARTS } from "./part-size.js";
 import { ResumableSha256 } from "./resumable-sha256.js";
@@ -47,6 +61,26 @@ export interface StreamUploadResult extends StoredObject {
   readonly sha256: string;
   /** Number of multipart parts; 0 for a single PutObject. */
   readonly parts: number;
+}
+
+/** Where a resumed upload goes on from. */
+export interface ResumePoint {
+  readonly uploadId: string;
+  /** The parts stored, 1 to n without a gap. */
+  readonly parts: readonly PartRecord[];
+  /** Their bytes: where the resumed stream's bytes start. */
+  readonly committedBytes: number;
+  /** The whole object's SHA-256 state after those bytes (ResumableSha256.save()). */
+  readonly sha256State: string;
+}
+
+/** What a resume would start from, after parts were stored. */
+export interface Checkpoint {
+  readonly uploadId: string;
+  /** The parts that joined the stored prefix now, in order. */
+  readonly newParts: readonly PartRecord[];
+  readonly committedBytes: number;
+  readonly sha256State: string;
 }
 
 /** Where parts are kept while they gather and until they are stored. */
@@ -76,32 +110,104 @@ export interface StreamUploadOptions {
   readonly onProgress: (progress: ProgressSnapshot) => void;
   /** Called with the multipart upload's id once it exists, before any part is sent. */
   readonly onMultipartStarted?: (uploadId: string) => Promise<void>;
+  /** An interrupted upload to go on with. */
+  readonly resume?: ResumePoint;
+  /** Told each time the stored prefix grows; awaited before the next one. */
+  readonly onCheckpoint?: (checkpoint: Checkpoint) => Promise<void>;
+  /**
+   * Whether error leaves the multipart upload open to be resumed (until the
+   * time returned, ms since the epoch) rather than aborted; undefined aborts.
+   */
+  readonly keepOpenOn?: (error: unknown) => number | undefined;
 }
 
 export async function streamUpload(o: StreamUploadOptions): Promise<StreamUploadResult> {
   const sizer = createPartSizer(o.declaredBytes, o.preferredPartBytes);
   const digests = o.store.digestsFor(o.target);
+  /** Stops reading the stream: any failure. */
   const stop = new AbortController();
   const signal = AbortSignal.any([o.signal, stop.signal]);
+  /** Stops the part requests: a failure that does not leave the upload open. */
+  const stopParts = new AbortController();
   const inflight = new Set<Promise<void>>();
   /** Every part not yet freed: the one gathering, and those waiting or in flight. */
   const held = new Set<PartBuffer>();
-  let multipart: MultipartUpload | undefined;
-  let failure: { error: unknown } | undefined;
-  let received = 0;
-  let dispatched = 0;
-  let committed = 0;
-  let partsCompleted = 0;
-  let partNumber = 0;
-  let partSize = sizer(0);
+  const resume = o.resume;
+  let multipart: MultipartUpload | undefined =
+    resume === undefined
+      ? undefined
+      : await o.store.resumeMultipart(o.target, resume.uploadId, resume.parts, signal);
+  let failure: { error: unknown; keepOpenUntil: number | undefined } | undefined;
+  let received = resume?.committedBytes ?? 0;
+  let dispatched = received;
+  let committed = received;
+  let partsCompleted = resume?.parts.length ?? 0;
+  let partNumber = partsCompleted;
+  let partSize = sizer(dispatched);
+  /** Parts stored past a gap, by number, until the parts before them are. */
+  const storedAhead = new Map<number, PartRecord>();
+  /** The whole object's hash state at the end of each part sent and not yet committed. */
+  const boundaryState = new Map<number, string>();
+  /** Checkpoints are reported one at a time, in order. */
+  let checkpoints: Promise<void> = Promise.resolve();
   let spillTimer: NodeJS.Timeout | undefined;
 
   const progress = () =>
     o.onProgress({ receivedBytes: received, committedBytes: committed, partsCompleted });
 
   const fail = (error: unknown) => {
-    failure ??= { error };
+    if (failure === undefined) {
+      failure = { error, keepOpenUntil: multipart ? o.keepOpenOn?.(error) : undefined };
+      if (failure.keepOpenUntil === undefined) stopParts.abort(error);
+    }
     stop.abort(error);
+  };
+
+  /** Parts in the stored prefix not yet in a checkpoint (one with no hash state waits). */
+  const unreported: PartRecord[] = [];
+  /** Bytes of the stored prefix already in a checkpoint. */
+  let reportedBytes = committed;
+
+  /** A part is stored: the stored prefix grows if no part before it is missing. */
+  const stored = (record: PartRecord) => {
+    storedAhead.set(record.number, record);
+    let grew = false;
+    for (
+      let next = storedAhead.get(partsCompleted + 1);
+      next !== undefined;
+      next = storedAhead.get(partsCompleted + 1)
+    ) {
+      storedAhead.delete(next.number);
+      unreported.push(next);
+      partsCompleted += 1;
+      committed += next.sizeBytes;
+      grew = true;
+    }
+    if (!grew) return;
+    progress();
+    // A checkpoint ends where the whole hash's state was saved: at a 64-byte
+    // boundary, which every part but a short last one ends on.
+    let upTo = -1;
+    unreported.forEach((p, i) => {
+      if (boundaryState.has(p.number)) upTo = i;
+    });
+    const upload = multipart;
+    if (upTo < 0 || upload === undefined) return;
+    const newParts = unreported.splice(0, upTo + 1);
+    const lastNumber = newParts.at(-1)?.number ?? 0;
+    const sha256State = boundaryState.get(lastNumber) ?? "";
+    for (const n of boundaryState.keys()) if (n <= lastNumber) boundaryState.delete(n);
+    for (const p of newParts) reportedBytes += p.sizeBytes;
+    const checkpoint: Checkpoint = {
+      uploadId: upload.uploadId,
+      newParts,
+      committedBytes: reportedBytes,
+      sha256State,
+    };
+    const report = o.onCheckpoint;
+    if (report !== undefined) {
+      checkpoints = checkpoints.then(() => report(checkpoint)).catch(() => {});
+    }
   };
 
   const newPart = (): PartBuffer => {
@@ -144,17 +250,15 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
       throw new InvalidFieldError("chunk", `the object needs more than ${MAX_PARTS} parts`);
     }
     const number = partNumber;
+    // The whole hash has taken exactly this part's last byte: the state a
+    // resume starts from (a short last part, off a 64-byte boundary, has none).
+    if (whole.byteLength % 64 === 0) boundaryState.set(number, whole.save());
     const sealed = await full.seal();
-    const bytes = sealed.body.byteLength;
-    dispatched += bytes;
+    dispatched += sealed.body.byteLength;
     partSize = sizer(dispatched);
     const sent: Promise<void> = upload
-      .uploadPart(number, sealed.body, signal)
-      .then(() => {
-        committed += bytes;
-        partsCompleted += 1;
-        progress();
-      }, fail)
+      .uploadPart(number, sealed.body, stopParts.signal)
+      .then(stored, fail)
       .finally(() => {
         inflight.delete(sent);
         return free(full);
@@ -163,8 +267,15 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
   };
 
   // The whole object's SHA-256, taken piece by piece as parts gather.
-  const whole = ResumableSha256.create();
-  const verified = verifiedChunks(o.chunks, o.declaredBytes, o.expectedSha256, whole);
+  const whole =
+    resume === undefined ? ResumableSha256.create() : ResumableSha256.restore(resume.sha256State);
+  const verified = verifiedChunks(
+    o.chunks,
+    o.declaredBytes,
+    o.expectedSha256,
+    whole,
+    resume?.committedBytes ?? 0,
+  );
   const iterator = verified.chunks[Symbol.asyncIterator]();
   /**
    * Adds the next chunk to the current part (splitting it, as views, at a
@@ -201,23 +312,28 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     const { sha256 } = verified.digest();
     if (multipart === undefined) {
       const sealed = await part.seal();
-      const stored = await o.store.put(o.target, sealed.body, signal);
+      const object = await o.store.put(o.target, sealed.body, signal);
       await free(part);
       committed = received;
       progress();
-      return { ...stored, sha256, parts: 0 };
+      return { ...object, sha256, parts: 0 };
     }
     if (part.byteLength > 0) await dispatch();
     await Promise.all(inflight);
     if (failure) throw failure.error;
-    const stored = await multipart.complete(signal);
-    return { ...stored, sizeBytes: received, sha256, parts: partNumber };
+    await checkpoints;
+    const object = await multipart.complete(signal);
+    return { ...object, sizeBytes: received, sha256, parts: partNumber };
   } catch (err) {
     disarmSpillTimer();
     fail(err);
+    // Parts in flight finish (the upload stays open) or stop (it is aborted).
     await Promise.allSettled(inflight);
     await Promise.allSettled([...held].map(free));
-    if (multipart) await multipart.abort();
+    await checkpoints;
+    const keepOpenUntil = failure?.keepOpenUntil;
+    if (multipart && keepOpenUntil !== undefined) await multipart.leaveOpen(keepOpenUntil);
+    else if (multipart) await multipart.abort();
     // Not awaited: a stalled sender must not delay the error reply.
     iterator.return?.().catch(() => {});
     throw failure?.error ?? err;

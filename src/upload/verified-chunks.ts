@@ -40,9 +40,11 @@ export function verifiedChunks(
   declaredBytes: number | undefined,
   expectedSha256: () => string | undefined,
   consumerHash?: ConsumerSha256,
+  /** Bytes of the object that came before this stream (a resumed upload's committed bytes). */
+  before = 0,
 ): VerifiedChunks {
   const hash = consumerHash === undefined ? createHash("sha256") : undefined;
-  let received = 0;
+  let received = before;
   let digest: Digest | undefined;
   const chunks = chunkStage(
     source[Symbol.asyncIterator](),

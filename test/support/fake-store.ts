@@ -10,6 +10,7 @@ import type {
   MultipartUpload,
   ObjectStore,
   PartBody,
+  PartRecord,
   StoredObject,
   UploadTarget,
 } from "../../src/upload/object-store.js";
@@ -93,9 +94,31 @@ export class FakeStore implements ObjectStore {
     this.calls.push("create");
     this.timeline.push("create");
     if (this.#options.failCreate) throw this.#options.failCreate;
+    return this.#handle("upload-1");
+  }
+
+  async resumeMultipart(
+    _target: UploadTarget,
+    uploadId: string,
+    parts: readonly PartRecord[],
+  ): Promise<MultipartUpload> {
+    this.calls.push(`resume ${uploadId}`);
+    if (!this.openUploads.has(uploadId)) {
+      throw Object.assign(new Error("no such upload"), { name: "NoSuchUpload" });
+    }
+    for (const part of parts) {
+      assert.ok(this.parts.has(part.number), `part ${part.number} was stored`);
+    }
+    return this.#handle(uploadId);
+  }
+
+  /** Uploads left open to be resumed, by id: until when. */
+  readonly openUploads = new Map<string, number>();
+
+  #handle(uploadId: string): MultipartUpload {
     const partBehaviour = this.#options.part ?? ((_n, signal) => tickOrAbort(signal));
     return {
-      uploadId: "upload-1",
+      uploadId,
       uploadPart: async (partNumber, body, signal) => {
         this.calls.push(`part ${partNumber}`);
         this.timeline.push(`part ${partNumber} start`);
@@ -107,6 +130,7 @@ export class FakeStore implements ObjectStore {
           this.parts.set(partNumber, await bytesOf(body.open()));
           this.digestsSeen.set(partNumber, body.digests);
           this.timeline.push(`part ${partNumber} stored`);
+          return { number: partNumber, etag: `"etag-${partNumber}"`, sizeBytes: body.byteLength };
         } catch (err) {
           this.timeline.push(`part ${partNumber} failed`);
           throw err;
@@ -125,6 +149,11 @@ export class FakeStore implements ObjectStore {
         this.calls.push("abort");
         this.timeline.push("abort");
         this.inFlightAtAbort = this.inFlight;
+        this.openUploads.delete(uploadId);
+      },
+      leaveOpen: async (until) => {
+        this.calls.push("leave open");
+        this.openUploads.set(uploadId, until);
       },
     };
   }

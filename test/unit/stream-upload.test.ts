@@ -11,6 +11,7 @@ import type { UploadTarget } from "../../src/upload/object-store.js";
 import { MIN_PART_BYTES } from "../../src/upload/part-size.js";
 import { SpillArea } from "../../src/upload/spill-area.js";
 import {
+  type Checkpoint,
   type PartStorage,
   type ProgressSnapshot,
   type StreamUploadOptions,
@@ -938,5 +939,110 @@ describe("streamUpload: parts larger than memory", () => {
     );
     for (const store of stores) assert.equal(Buffer.compare(store.assembled(), data), 0);
     assert.equal(parts.memory.heldBytes, 0);
+  });
+});
+
+describe("streamUpload: resumable", SUITE, () => {
+  test("a break the caller accepts leaves the upload open, with a checkpoint to resume from", async () => {
+    const store = new FakeStore();
+    const data = testData(23 * MiB);
+    const checkpoints: Checkpoint[] = [];
+    const until = Date.now() + 60_000;
+    const broken = new Error("the stream broke");
+    await assert.rejects(
+      upload({
+        chunks: chunksOf(data, MiB, (i) => {
+          if (i === 17) throw broken;
+        }),
+        store,
+        partConcurrency: 2,
+        onCheckpoint: async (c) => {
+          checkpoints.push(c);
+        },
+        keepOpenOn: (err) => (err === broken ? until : undefined),
+      }),
+      (err: unknown) => err === broken,
+    );
+    assert.ok(store.calls.includes("leave open"), store.calls.join(", "));
+    assert.ok(!store.calls.includes("abort"));
+    assert.equal(store.openUploads.get("upload-1"), until);
+    // 17 MiB arrived: parts 1-3 (15 MiB) were sent, and finished though the stream broke.
+    const last = checkpoints.at(-1);
+    assert.equal(last?.committedBytes, 15 * MiB);
+    assert.deepEqual(
+      checkpoints.flatMap((c) => c.newParts.map((p) => p.number)),
+      [1, 2, 3],
+    );
+  });
+
+  test("a resumed stream goes on from its checkpoint: same object, same SHA-256", async () => {
+    const store = new FakeStore();
+    const data = testData(23 * MiB + 5);
+    const checkpoints: Checkpoint[] = [];
+    const broken = new Error("cut");
+    await assert.rejects(
+      upload({
+        chunks: chunksOf(data, MiB, (i) => {
+          if (i === 12) throw broken;
+        }),
+        store,
+        declaredBytes: data.byteLength,
+        onCheckpoint: async (c) => {
+          checkpoints.push(c);
+        },
+        keepOpenOn: () => Date.now() + 60_000,
+      }),
+    );
+    const last = checkpoints.at(-1);
+    assert.ok(last !== undefined);
+    const parts = checkpoints.flatMap((c) => c.newParts);
+    const result = await upload({
+      chunks: chunksOf(data.subarray(last.committedBytes), MiB),
+      store,
+      declaredBytes: data.byteLength,
+      expectedSha256: () => sha256(data),
+      resume: {
+        uploadId: last.uploadId,
+        parts,
+        committedBytes: last.committedBytes,
+        sha256State: last.sha256State,
+      },
+    });
+    assert.equal(result.sha256, sha256(data));
+    assert.equal(result.sizeBytes, data.byteLength);
+    assert.equal(Buffer.compare(store.assembled(), data), 0);
+    assert.ok(store.calls.includes(`resume ${last.uploadId}`));
+    assert.equal(store.calls.at(-1), "complete");
+  });
+
+  test("committed bytes count only parts without a gap before them", async () => {
+    const gates = new Map<number, () => void>();
+    const store = new FakeStore({
+      // Part 1 is slow: parts 2 and 3 are stored before it.
+      part: (n, signal) =>
+        n === 1 ? new Promise<void>((r) => gates.set(1, r)) : tickOrAbort(signal),
+    });
+    const progress: ProgressSnapshot[] = [];
+    const checkpoints: Checkpoint[] = [];
+    const run = upload({
+      chunks: chunksOf(testData(16 * MiB), MiB, async (i) => {
+        if (i === 15) {
+          await new Promise((r) => setTimeout(r, 20));
+          assert.equal(progress.at(-1)?.committedBytes, 0, "nothing committed before part 1");
+          gates.get(1)?.();
+        }
+      }),
+      store,
+      progress,
+      onCheckpoint: async (c) => {
+        checkpoints.push(c);
+      },
+    });
+    await run;
+    // Part 1 lets 2 through: 10 MiB; part 3 (sent once more bytes came); the short last part.
+    assert.deepEqual(
+      checkpoints.map((c) => c.committedBytes),
+      [10 * MiB, 15 * MiB, 16 * MiB],
+    );
   });
 });
