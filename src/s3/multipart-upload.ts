@@ -4,6 +4,12 @@
  * failures with backoff), CompleteMultipartUpload with the parts in order,
  * and AbortMultipartUpload on any failure.
  *
+ * Each part carries its integrity headers, and the SSE-C key when the object
+ * has one; Complete lists each part's checksum. With no_overwrite, Complete
+ * carries If-None-Match: *, after a best-effort HeadObject for stores that
+ * ignore it there (no-overwrite.ts). Every request carries the expected
+ * bucket owner when the destination names one.
+ *
  * Some stores (Ceph RGW 16) answer Complete with an empty ETag; a HeadObject
  * then supplies it.
  */
@@ -17,7 +23,15 @@ import {
 } from "@aws-sdk/client-s3";
 import type { UploadTarget } from "../destination/destination.js";
 import type { MultipartUpload, StoredObject } from "../upload/object-store.js";
-import { objectRequest } from "./object-request.js";
+import { customerKeyRequest } from "./encryption-headers.js";
+import {
+  checksumDeclaration,
+  type IntegrityPolicy,
+  integrityFields,
+  partChecksum,
+} from "./integrity-headers.js";
+import { refuseIfExists } from "./no-overwrite.js";
+import { objectRequest, ownerCheck } from "./object-request.js";
 
 /** How long an abort may take, in milliseconds, whatever the caller's state. */
 const ABORT_TIMEOUT_MS = 30_000;
@@ -32,7 +46,12 @@ export async function abortMultipartUpload(
   uploadId: string,
 ): Promise<void> {
   await client.send(
-    new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }),
+    new AbortMultipartUploadCommand({
+      Bucket: target.bucket,
+      Key: target.key,
+      UploadId: uploadId,
+      ...ownerCheck(target),
+    }),
     { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) },
   );
 }
@@ -53,19 +72,28 @@ export interface MultipartRecorder {
 export async function startMultipartUpload(
   client: S3Client,
   target: UploadTarget,
+  integrity: IntegrityPolicy,
   signal: AbortSignal,
   onAbortFailure: AbortFailureReporter,
   recorder?: MultipartRecorder,
 ): Promise<MultipartUpload> {
-  const created = await client.send(new CreateMultipartUploadCommand(objectRequest(target)), {
-    abortSignal: signal,
-  });
+  const created = await client.send(
+    new CreateMultipartUploadCommand({
+      ...objectRequest(target),
+      ...checksumDeclaration(integrity),
+    }),
+    { abortSignal: signal },
+  );
   const uploadId = created.UploadId;
   if (uploadId === undefined || uploadId === "") {
     throw new Error("CreateMultipartUpload returned no UploadId");
   }
-  const ids = { Bucket: target.bucket, Key: target.key, UploadId: uploadId };
-  const parts = new Map<number, { etag: string; bytes: number }>();
+  const ids = { Bucket: target.bucket, Key: target.key, UploadId: uploadId, ...ownerCheck(target) };
+  const customerKey = customerKeyRequest(target.object.encryption);
+  const parts = new Map<
+    number,
+    { etag: string; bytes: number; checksum: ReturnType<typeof partChecksum> }
+  >();
   try {
     // Recorded before any part is sent, so a crash from here on leaves a trace.
     await recorder?.add(target, uploadId);
@@ -79,16 +107,23 @@ export async function startMultipartUpload(
   return {
     uploadId,
     async uploadPart(partNumber, body, partSignal) {
+      const integrityHeaders = integrityFields(body, integrity);
       const out = await client.send(
         new UploadPartCommand({
           ...ids,
+          ...customerKey,
+          ...integrityHeaders,
           PartNumber: partNumber,
           Body: body,
           ContentLength: body.byteLength,
         }),
         { abortSignal: partSignal },
       );
-      parts.set(partNumber, { etag: out.ETag ?? "", bytes: body.byteLength });
+      parts.set(partNumber, {
+        etag: out.ETag ?? "",
+        bytes: body.byteLength,
+        checksum: partChecksum(integrityHeaders),
+      });
     },
 
     async complete(completeSignal) {
@@ -96,11 +131,18 @@ export async function startMultipartUpload(
       numbers.forEach((n, i) => {
         if (n !== i + 1) throw new Error(`part ${i + 1} is missing before Complete`);
       });
+      if (target.noOverwrite) await refuseIfExists(client, target, completeSignal);
       const out = await client.send(
         new CompleteMultipartUploadCommand({
           ...ids,
+          ...customerKey,
+          ...(target.noOverwrite ? { IfNoneMatch: "*" } : {}),
           MultipartUpload: {
-            Parts: numbers.map((n) => ({ PartNumber: n, ETag: parts.get(n)?.etag })),
+            Parts: numbers.map((n) => ({
+              PartNumber: n,
+              ETag: parts.get(n)?.etag,
+              ...parts.get(n)?.checksum,
+            })),
           },
         }),
         { abortSignal: completeSignal },
@@ -114,6 +156,8 @@ export async function startMultipartUpload(
             Bucket: target.bucket,
             Key: target.key,
             ...(versionId ? { VersionId: versionId } : {}),
+            ...customerKey,
+            ...ownerCheck(target),
           }),
           { abortSignal: completeSignal },
         );

@@ -1,10 +1,13 @@
 /**
  * One PutObject: the whole body in a single request, with every object
- * setting of the destination.
+ * setting of the destination, its integrity headers, and If-None-Match: *
+ * when the destination must not overwrite (S3 then answers 412
+ * PreconditionFailed if the key exists, and writes nothing).
  */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { UploadTarget } from "../destination/destination.js";
 import type { StoredObject } from "../upload/object-store.js";
+import { type IntegrityPolicy, integrityFields } from "./integrity-headers.js";
 import { objectRequest } from "./object-request.js";
 
 /** Stores body at target. Rejects with the SDK's error; aborts on signal. */
@@ -12,10 +15,17 @@ export async function putObject(
   client: S3Client,
   target: UploadTarget,
   body: Uint8Array,
+  integrity: IntegrityPolicy,
   signal: AbortSignal,
 ): Promise<StoredObject> {
   const out = await client.send(
-    new PutObjectCommand({ ...objectRequest(target), Body: body, ContentLength: body.byteLength }),
+    new PutObjectCommand({
+      ...objectRequest(target),
+      ...integrityFields(body, integrity),
+      ...(target.noOverwrite ? { IfNoneMatch: "*" } : {}),
+      Body: body,
+      ContentLength: body.byteLength,
+    }),
     { abortSignal: signal },
   );
   return { etag: out.ETag ?? "", versionId: out.VersionId ?? "", sizeBytes: body.byteLength };

@@ -6,6 +6,7 @@ import {
   type MultipartRecorder,
   startMultipartUpload,
 } from "./multipart-upload.js";
+import { presignGet } from "./presign.js";
 import { putObject } from "./put-object.js";
 import type { S3ClientFactory } from "./s3-client-factory.js";
 
@@ -16,12 +17,19 @@ export function createS3ObjectStore(
 ): ObjectStore {
   return {
     put(target, body, signal) {
-      return putObject(clients.clientFor(target), target, body, signal);
+      return putObject(
+        clients.clientFor(target),
+        target,
+        body,
+        clients.integrityFor(target),
+        signal,
+      );
     },
     startMultipart(target, signal) {
       return startMultipartUpload(
         clients.clientFor(target),
         target,
+        clients.integrityFor(target),
         signal,
         onAbortFailure,
         recorder,
@@ -29,6 +37,9 @@ export function createS3ObjectStore(
     },
     abortMultipart(target, uploadId) {
       return abortMultipartUpload(clients.clientFor(target), target, uploadId);
+    },
+    presignGet(target, versionId, seconds) {
+      return presignGet(clients.presignClientFor(target), target, versionId, seconds);
     },
   };
 }

@@ -34,4 +34,9 @@ export interface ObjectStore {
   startMultipart(target: UploadTarget, signal: AbortSignal): Promise<MultipartUpload>;
   /** Aborts a multipart upload left by an earlier run. Rejects with the store's error. */
   abortMultipart(target: UploadTarget, uploadId: string): Promise<void>;
+  /**
+   * A URL that reads target's object (versionId, if not empty) without
+   * credentials for seconds, signed with target's own (presign_seconds).
+   */
+  presignGet(target: UploadTarget, versionId: string, seconds: number): Promise<string>;
 }
