@@ -16,7 +16,7 @@ import {
 } from "../gen/render/upload/v1/upload_pb.js";
 import type { ByteBudget } from "../upload/byte-budget.js";
 import { chunkStage } from "../upload/chunk-stage.js";
-import type { ObjectStore } from "../upload/object-store.js";
+import type { ObjectStore, UploadTarget } from "../upload/object-store.js";
 import { type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
 import { ProgressTicker } from "./progress-ticker.js";
 import { createStatusHandlers } from "./status-handlers.js";
@@ -66,7 +66,8 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         }
         call.startSync(target.url, size);
         const stored = await deps.store.put(target, req.data, ctx.signal);
-        call.stored(target, { ...stored, parts: 0 });
+        const presignedUrl = await presign(deps.store, target, stored.versionId);
+        call.stored(target, { ...stored, parts: 0, presignedUrl });
         return {
           token: call.token,
           upload: target.url,
@@ -74,6 +75,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           etag: stored.etag,
           versionId: stored.versionId,
           state: UploadState.SUCCEEDED,
+          presignedUrl,
         };
       });
     },
@@ -146,7 +148,8 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           }),
           toEvent,
         );
-        call.stored(target, result);
+        const presignedUrl = await presign(deps.store, target, result.versionId);
+        call.stored(target, { ...result, presignedUrl });
         yield {
           event: {
             case: "result",
@@ -159,6 +162,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
               sha256: result.sha256,
               parts: result.parts,
               state: UploadState.SUCCEEDED,
+              presignedUrl,
             },
           },
         };
@@ -167,6 +171,12 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
 
     ...createStatusHandlers(deps),
   };
+}
+
+/** A presigned GET URL of the object stored at target, when it asks for one; "" otherwise. */
+function presign(store: ObjectStore, target: UploadTarget, versionId: string): Promise<string> {
+  const seconds = target.presignSeconds;
+  return seconds === undefined ? Promise.resolve("") : store.presignGet(target, versionId, seconds);
 }
 
 /** A progress event's message. */
