@@ -9,7 +9,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Spool } from "../src/async/spool.js";
-import { resolveDestination } from "../src/destination/destination.js";
+import { resolveDestination, UNSET_ADDITIONS } from "../src/destination/destination.js";
 import { parseHostAllowlist } from "../src/destination/host-allowlist.js";
 import { persistTarget } from "../src/destination/persisted-target.js";
 
@@ -38,6 +38,7 @@ const target = persistTarget(
       reducedRedundancy: false,
       cachecontrol: "",
       metadata: {},
+      ...UNSET_ADDITIONS,
     },
     {
       allowedHosts: parseHostAllowlist("aws"),

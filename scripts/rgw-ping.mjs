@@ -1,11 +1,15 @@
 // Signed health check for the local RGW started by scripts/rgw.sh.
 //
 //   node scripts/rgw-ping.mjs                    ListBuckets as owner (and as service user if set)
-//   node scripts/rgw-ping.mjs --storage-class    also put/head/delete a REDUCED_REDUNDANCY object
+//   node scripts/rgw-ping.mjs --features         also put/head/delete an object in each of
+//                                                RGW_STORAGE_CLASSES, one with SSE-KMS
+//                                                (S3_TEST_KMS_KEY_ID) and one with SSE-C
 //
 // Reads S3_TEST_ENDPOINT, S3_TEST_OWNER_ACCESS_KEY_ID, S3_TEST_OWNER_SECRET_ACCESS_KEY and
-// optionally S3_TEST_SERVICE_ACCESS_KEY_ID / S3_TEST_SERVICE_SECRET_ACCESS_KEY.
+// optionally S3_TEST_SERVICE_ACCESS_KEY_ID / S3_TEST_SERVICE_SECRET_ACCESS_KEY,
+// RGW_STORAGE_CLASSES (space-separated) and S3_TEST_KMS_KEY_ID.
 // Exits 0 when every request succeeded, 1 otherwise (reason on stderr). One attempt, short timeouts.
+import { randomBytes } from "node:crypto";
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -41,24 +45,51 @@ async function main() {
     );
     await service.send(new ListBucketsCommand({}));
   }
-  if (!process.argv.includes("--storage-class")) return;
+  if (!process.argv.includes("--features")) return;
 
-  // Scratch bucket: PutObject with REDUCED_REDUNDANCY must succeed and HeadObject must report it.
+  // Scratch bucket: each PutObject must succeed and HeadObject must report its setting.
   const Bucket = `rgw-ping-${process.pid}-${Date.now()}`;
-  const Key = "storage-class-probe";
+  const keys = [];
+  const probe = async (Key, input, check) => {
+    keys.push(Key);
+    await owner.send(new PutObjectCommand({ Bucket, Key, Body: Key, ...input }));
+    const head = await owner.send(new HeadObjectCommand({ Bucket, Key, ...check.request }));
+    const got = head[check.field];
+    if (got !== check.expected) {
+      throw new Error(`HeadObject ${check.field} of ${Key} is ${got}, expected ${check.expected}`);
+    }
+  };
   await owner.send(new CreateBucketCommand({ Bucket }));
   try {
-    await owner.send(
-      new PutObjectCommand({ Bucket, Key, Body: "rr", StorageClass: "REDUCED_REDUNDANCY" }),
-    );
-    const head = await owner.send(new HeadObjectCommand({ Bucket, Key }));
-    if (head.StorageClass !== "REDUCED_REDUNDANCY") {
-      throw new Error(
-        `HeadObject StorageClass is ${head.StorageClass}, expected REDUCED_REDUNDANCY`,
+    for (const StorageClass of (env.RGW_STORAGE_CLASSES ?? "").split(" ").filter(Boolean)) {
+      await probe(
+        `class-${StorageClass}`,
+        { StorageClass },
+        {
+          field: "StorageClass",
+          expected: StorageClass,
+        },
       );
     }
+    if (env.S3_TEST_KMS_KEY_ID) {
+      await probe(
+        "sse-kms",
+        { ServerSideEncryption: "aws:kms", SSEKMSKeyId: env.S3_TEST_KMS_KEY_ID },
+        { field: "SSEKMSKeyId", expected: env.S3_TEST_KMS_KEY_ID },
+      );
+    }
+    const customer = {
+      SSECustomerAlgorithm: "AES256",
+      SSECustomerKey: randomBytes(32).toString("base64"),
+    };
+    await probe("sse-c", customer, {
+      request: customer,
+      field: "SSECustomerAlgorithm",
+      expected: "AES256",
+    });
   } finally {
-    await owner.send(new DeleteObjectCommand({ Bucket, Key })).catch(() => {});
+    for (const Key of keys)
+      await owner.send(new DeleteObjectCommand({ Bucket, Key })).catch(() => {});
     await owner.send(new DeleteBucketCommand({ Bucket })).catch(() => {});
   }
 }

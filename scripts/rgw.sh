@@ -2,10 +2,17 @@
 # A real S3 for the integration tests: single-node Ceph RADOS Gateway (RGW 16, Debian 12 packages)
 # bound to 127.0.0.1 only. 1 mon + 1 bluestore OSD (sparse file) + RGW beast frontend.
 #
-#   scripts/rgw.sh [start]   bring the cluster up (cheap no-op when already healthy), write $STATE/env
+#   scripts/rgw.sh [start]   bring the cluster up (cheap when already healthy), write $STATE/env
+#   scripts/rgw.sh configure apply the test features (below) to a healthy cluster; never bootstraps
 #   scripts/rgw.sh stop      stop exactly the daemons whose pid files are in the state dir
 #   scripts/rgw.sh status    exit 0 and say so when a signed ListBuckets succeeds
 #   scripts/rgw.sh env       print the `export S3_TEST_...` lines
+#
+# Test features beyond stock RGW: the storage classes in STORAGE_CLASSES, and server-side
+# encryption over plain http (SSE-C, and SSE-KMS with the testing KMS backend and one key,
+# S3_TEST_KMS_KEY_ID). A fresh bootstrap sets them up; on an already-healthy cluster `start` (and
+# `configure`) add whatever is missing and then restart only this cluster's radosgw (a few
+# seconds), so a cluster bootstrapped by an older version of this script gets them too.
 #
 # S3_TEST_CEPH_CONF names this cluster's ceph.conf: the fault tests start radosgw instances of
 # their own on it (same users and buckets), so they can stop and kill one without touching the
@@ -26,6 +33,22 @@ NODE="${NODE:-$([[ -x $ROOT/node_modules/.bin/node ]] && echo "$ROOT/node_module
 # Fixed test credentials (never use these anywhere but this loopback test server).
 OWNER_UID=render-owner OWNER_AK=RENDEROWNERACCESSKEY OWNER_SK=render-owner-secret-key-for-tests-only
 SERVICE_UID=render-service SERVICE_AK=RENDERSERVICEACCESSK SERVICE_SK=render-service-secret-key-for-tests-only
+# The testing KMS backend's one key (base64 of 32 bytes), likewise for this test server only.
+KMS_KEY_ID=render-upload-test-key KMS_KEY=c7X9pU8jYib+kJYFI4MJ2imNHJJfZjnx2Q2zUJ8TDpM=
+
+# Storage classes beyond STANDARD that the zone's default placement target offers.
+STORAGE_CLASSES=(REDUCED_REDUNDANCY STANDARD_IA ONEZONE_IA INTELLIGENT_TIERING GLACIER_IR GLACIER DEEP_ARCHIVE)
+# Changes with the feature set, so that a warm start re-checks the zone's storage classes.
+FEATURES_VERSION="storage-classes:${STORAGE_CLASSES[*]}"
+
+# Settings every radosgw of this cluster needs, in [client] so that the fault tests' own
+# instances (client.rgw.fault-PID) get them too. Loopback tests only: SSE over plain http, and a
+# KMS whose keys sit in the config file.
+CRYPT_CONF=(
+  "rgw crypt require ssl = false"
+  "rgw crypt s3 kms backend = testing"
+  "rgw crypt s3 kms encryption keys = $KMS_KEY_ID=$KMS_KEY"
+)
 
 env_lines() {
   cat <<EOF
@@ -38,6 +61,7 @@ export S3_TEST_SERVICE_ACCESS_KEY_ID=$SERVICE_AK
 export S3_TEST_SERVICE_SECRET_ACCESS_KEY=$SERVICE_SK
 export S3_TEST_SERVICE_UID=$SERVICE_UID
 export S3_TEST_CEPH_CONF=$CONF
+export S3_TEST_KMS_KEY_ID=$KMS_KEY_ID
 EOF
 }
 eval "$(env_lines)"
@@ -61,7 +85,7 @@ secs_since() { local d=$(($(now_ms) - $1)); printf '%d.%d' $((d / 1000)) $((d % 
 # Short-lived clients; their own logs go to the state dir too.
 ceph_() { timeout 30 ceph -c "$CONF" --connect-timeout 10 "$@" 2>>"$S/log/admin.log"; }
 rgwadmin() { timeout 60 radosgw-admin -c "$CONF" "$@" 2>>"$S/log/admin.log"; }
-ping_rgw() { "$NODE" "$ROOT/scripts/rgw-ping.mjs" "$@"; }
+ping_rgw() { RGW_STORAGE_CLASSES="${STORAGE_CLASSES[*]}" "$NODE" "$ROOT/scripts/rgw-ping.mjs" "$@"; }
 
 # --- daemons: one pid file each (written by the daemon itself), stopped only by those PIDs ---
 DAEMONS=(client.rgw.a osd.0 mon.a) # stop order
@@ -156,6 +180,7 @@ osd client watch timeout = 10
 # No auth means no secure mode: radosgw would retry 300 s and exit ("failed to fetch mon config").
 ms mon client mode = crc
 log file = $S/log/\$name.log
+$(printf '%s\n' "${CRYPT_CONF[@]}")
 [client.rgw.a]
 rgw data = $S/rgw
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
@@ -172,6 +197,88 @@ ensure_user() { # uid access secret name
   rgwadmin user info --uid "$1" >/dev/null ||
     rgwadmin user create --uid "$1" --display-name "$4" --access-key "$2" --secret "$3" >/dev/null ||
     fail "radosgw-admin user create $1 failed (see $S/log/admin.log)" admin
+}
+
+# conf_missing: the CRYPT_CONF lines ceph.conf lacks, one a line.
+conf_missing() { local line; for line in "${CRYPT_CONF[@]}"; do grep -qxF "$line" "$CONF" || echo "$line"; done; }
+
+# add_conf_lines: writes the missing CRYPT_CONF lines into the [client] section (replacing an
+# older value of the same option).
+add_conf_lines() {
+  local line name missing tmp="$CONF.tmp"
+  missing=$(conf_missing)
+  while IFS= read -r line; do
+    [[ -n $line ]] || continue
+    name=${line%% = *}
+    awk -v name="$name" -v line="$line" '
+      /^\[/ { if (section == "[client]" && !done) { print line; done = 1 } section = $0 }
+      section == "[client]" && index($0, name " = ") == 1 { if (!done) { print line; done = 1 } next }
+      { print }
+      END { if (!done) { if (section != "[client]") print "[client]"; print line } }
+    ' "$CONF" >"$tmp" && mv "$tmp" "$CONF" || fail "could not update $CONF"
+    log "rgw: $CONF [client]: $name"
+  done <<<"$missing"
+}
+
+# add_storage_classes: adds the STORAGE_CLASSES that the zonegroup's and the zone's default
+# placement target lack; ADDED counts the entries it added. They live in RADOS, and radosgw reads
+# them when it starts: without a realm there is no period to commit (`period update --commit`
+# fails: "Error initializing realm"), so a running radosgw needs a restart to see them. RGW 16
+# wants an explicit data pool for a zone storage class; all share STANDARD's pool (no extra pool
+# or PGs).
+add_storage_classes() {
+  local zonegroup zone sc
+  ADDED=0
+  zonegroup=$(rgwadmin zonegroup get --rgw-zonegroup default) || fail "radosgw-admin zonegroup get failed" admin
+  zone=$(rgwadmin zone get --rgw-zone default) || fail "radosgw-admin zone get failed" admin
+  for sc in "${STORAGE_CLASSES[@]}"; do
+    if [[ $zonegroup != *"\"$sc\""* ]]; then
+      rgwadmin zonegroup placement add --rgw-zonegroup default --placement-id default-placement \
+        --storage-class "$sc" >/dev/null || fail "zonegroup placement add $sc failed" admin
+      ADDED=$((ADDED + 1))
+    fi
+    if [[ $zone != *"\"$sc\""* ]]; then
+      rgwadmin zone placement add --rgw-zone default --placement-id default-placement \
+        --storage-class "$sc" --data-pool default.rgw.buckets.data >/dev/null ||
+        fail "zone placement add $sc failed" admin
+      ADDED=$((ADDED + 1))
+    fi
+  done
+}
+
+# ensure_features: makes the config and the zone offer the test features. Idempotent, and cheap
+# once done (a grep, and a marker file for the zone's storage classes). CHANGED=1 when a running
+# radosgw must restart to see a change.
+ensure_features() {
+  CHANGED=0
+  if [[ -n $(conf_missing) ]]; then
+    add_conf_lines
+    CHANGED=1
+  fi
+  if [[ $(cat "$S/features" 2>/dev/null) != "$FEATURES_VERSION" ]]; then
+    add_storage_classes
+    if ((ADDED > 0)); then log "rgw: storage classes: added $ADDED placement entries"; CHANGED=1; fi
+    echo "$FEATURES_VERSION" >"$S/features"
+  fi
+}
+
+start_rgw() {
+  launch client.rgw.a radosgw -c "$CONF" -n client.rgw.a
+  wait_for "RGW to answer a signed ListBuckets on 127.0.0.1:$RGW_PORT" client.rgw.a ping_rgw
+}
+
+# configure_running: applies the features to this healthy cluster; when something changed,
+# restarts only its radosgw (by its pid file) and checks every feature with a request.
+configure_running() {
+  local t0
+  ensure_features
+  ((CHANGED)) || return 0
+  t0=$(now_ms)
+  log "rgw: restarting client.rgw.a to apply the test features"
+  stop_one client.rgw.a
+  start_rgw
+  log "rgw: client.rgw.a answers again after $(secs_since "$t0")s"
+  ping_rgw --features 2>>"$S/log/admin.log" || fail "a test feature does not work (see $S/log/admin.log)" admin
 }
 
 bootstrap() {
@@ -198,32 +305,25 @@ bootstrap() {
   wait_for "osd.0 to be up" osd.0 osd_up
 
   # radosgw-admin creates the default zonegroup/zone on first use (here: the user lookups), so the
-  # storage class can be added before radosgw's first start and no restart is needed.
+  # storage classes can be added before radosgw's first start and no restart is needed.
   log "rgw: users $OWNER_UID and $SERVICE_UID"
   ensure_user "$OWNER_UID" "$OWNER_AK" "$OWNER_SK" "Render owner (tests)"
   ensure_user "$SERVICE_UID" "$SERVICE_AK" "$SERVICE_SK" "Render service (tests)"
 
-  # Stock RGW rejects REDUCED_REDUNDANCY. Without a realm there is no period to commit
-  # (`period update --commit` fails: "Error initializing realm"); radosgw reads the zonegroup and
-  # zone at startup, so this must happen before it starts (or be followed by a restart).
-  log "rgw: enable storage class REDUCED_REDUNDANCY"
-  rgwadmin zonegroup placement add --rgw-zonegroup default --placement-id default-placement \
-    --storage-class REDUCED_REDUNDANCY >/dev/null || fail "zonegroup placement add failed" admin
-  # RGW 16 wants an explicit data pool here; share STANDARD's pool (no extra pool or PGs).
-  rgwadmin zone placement add --rgw-zone default --placement-id default-placement \
-    --storage-class REDUCED_REDUNDANCY --data-pool default.rgw.buckets.data >/dev/null ||
-    fail "zone placement add failed" admin
+  # Stock RGW rejects every storage class but STANDARD.
+  log "rgw: storage classes ${STORAGE_CLASSES[*]}"
+  ensure_features
 
   log "rgw: start on 127.0.0.1:$RGW_PORT"
-  launch client.rgw.a radosgw -c "$CONF" -n client.rgw.a
-  wait_for "RGW to answer a signed ListBuckets on 127.0.0.1:$RGW_PORT" client.rgw.a ping_rgw
-  ping_rgw --storage-class 2>>"$S/log/admin.log" || fail "PutObject with REDUCED_REDUNDANCY failed" admin
+  start_rgw
+  ping_rgw --features 2>>"$S/log/admin.log" || fail "a test feature does not work (see $S/log/admin.log)" admin
   BOOTSTRAPPING=
 }
 
 cmd_start() {
   [[ -d $ROOT/node_modules/@aws-sdk/client-s3 ]] || fail "no node_modules/@aws-sdk/client-s3 (run npm ci first)"
   if healthy 2>/dev/null; then
+    configure_running
     env_lines >"$S/env"
     echo "rgw.sh: already healthy at $S3_TEST_ENDPOINT (checked in $(secs_since "$T0")s); env in $S/env"
     return 0
@@ -249,6 +349,15 @@ cmd_start() {
   echo "rgw.sh: RGW ready at $S3_TEST_ENDPOINT, cold bootstrap took $(secs_since "$T0")s; env in $S/env"
 }
 
+# configure: the warm path of start alone. It never bootstraps or wipes anything, so it is the safe
+# way to bring a running cluster (RGW_STATE_DIR) up to this script's features.
+cmd_configure() {
+  healthy 2>/dev/null || fail "no healthy cluster in $S: nothing to configure (run start)"
+  configure_running
+  env_lines >"$S/env"
+  echo "rgw.sh: test features in place at $S3_TEST_ENDPOINT ($(secs_since "$T0")s); env in $S/env"
+}
+
 cmd_status() {
   local d
   for d in "${DAEMONS[@]}"; do
@@ -262,8 +371,9 @@ lock() { exec 9<"${BASH_SOURCE[0]}"; flock -w 180 9 || fail "another rgw.sh star
 
 case "${1:-start}" in
   start) lock; cmd_start ;;
+  configure) lock; cmd_configure ;;
   stop) lock; stop_all; log "stopped" ;;
   status) cmd_status ;;
   env) env_lines ;;
-  *) echo "usage: $0 [start|stop|status|env]" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|configure|stop|status|env]" >&2; exit 2 ;;
 esac

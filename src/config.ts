@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { type HostAllowlist, parseHostAllowlist } from "./destination/host-allowlist.js";
 import { parseS3Host, type S3Host } from "./destination/s3-host.js";
+import type { ChecksumAlgorithm } from "./s3/integrity-headers.js";
 import type { ChecksumMode, PayloadSigning, StaticCredentials } from "./s3/s3-client-factory.js";
 import { Secret } from "./secret.js";
 
@@ -51,6 +52,12 @@ export interface S3Config {
    * http and leaves payloads unsigned over https, where TLS protects them.
    */
   readonly payloadSigning: PayloadSigning;
+  /**
+   * The x-amz-checksum-* header the service computes and sends with every
+   * body (and declares for multipart uploads); undefined: none. Independent
+   * of checksumMode, which is the SDK's own machinery.
+   */
+  readonly checksumAlgorithm: ChecksumAlgorithm | undefined;
 }
 
 /** Settings of streamed uploads. */
@@ -227,6 +234,9 @@ export function loadConfig(env: Env = process.env): Config {
       connectTimeoutMs: read.integer("S3_CONNECT_TIMEOUT_MS", 5_000, 1, 600_000),
       requestTimeoutMs: read.integer("S3_REQUEST_TIMEOUT_MS", 60_000, 1, 3_600_000),
       payloadSigning: read.oneOf("S3_PAYLOAD_SIGNING", "auto", ["auto", "signed", "unsigned"]),
+      checksumAlgorithm: checksumAlgorithm(
+        read.oneOf("S3_CHECKSUM_ALGORITHM", "none", ["none", "CRC32C", "SHA256"]),
+      ),
     },
     upload: {
       partBytes: read.integer("UPLOAD_PART_BYTES", 8 * MiB, 5 * MiB, 5 * 1024 * MiB),
@@ -318,6 +328,11 @@ function readTls(read: ReturnType<typeof reader>): TlsConfig | undefined {
     }
   }
   return tls;
+}
+
+/** "none" as undefined. */
+function checksumAlgorithm(value: "none" | ChecksumAlgorithm): ChecksumAlgorithm | undefined {
+  return value === "none" ? undefined : value;
 }
 
 function parseEndpoint(value: string): S3Host {

@@ -52,7 +52,8 @@ export interface AttemptRunnerDeps {
   readonly maxAttempts: number;
   /** First retry delay in milliseconds; doubles per attempt. */
   readonly retryBaseMs: number;
-  readonly describeError: (err: unknown) => ErrorDescription;
+  /** How err, from an attempt to upload to target, reaches the status. */
+  readonly describeError: (err: unknown, target: UploadTarget) => ErrorDescription;
   /**
    * Checks a spooled target against the configuration as it is now (the
    * allowlist may have changed since it was accepted); throws a domain error
@@ -102,7 +103,12 @@ export async function runAsyncUpload(job: AsyncJob, deps: AttemptRunnerDeps): Pr
         deps.recheck(target);
         await status.update(attempting(attempt));
         const result = await attemptOnce(job, target, status, deps);
-        await status.update(succeeded(result));
+        // The link's validity counts from here; it is in the status, never in a log line.
+        const presignedUrl =
+          target.presignSeconds === undefined
+            ? ""
+            : await deps.store.presignGet(target, result.versionId, target.presignSeconds);
+        await status.update(succeeded({ ...result, presignedUrl }));
         deps.metrics?.finished("async", "async", "OK", result.sizeBytes, seconds());
         log.info(
           {
@@ -125,7 +131,7 @@ export async function runAsyncUpload(job: AsyncJob, deps: AttemptRunnerDeps): Pr
           log.info({ code: "CANCELLED" }, "async upload cancelled");
           return;
         }
-        const failure = deps.describeError(err);
+        const failure = deps.describeError(err, target);
         const last = !failure.retryable || attempt >= deps.maxAttempts;
         await status.update(attemptFailed(failure, last));
         log.warn(

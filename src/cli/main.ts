@@ -71,6 +71,22 @@ Destination (the render API's S3 destination fields):
   --cache-control VALUE         Cache-Control
   --metadata KEY=VALUE          user metadata (x-amz-meta-KEY); repeatable
 
+Additions for today's S3 (see the README's destination table):
+  --acl bucket-default          send no ACL (buckets with ACLs disabled); also aws-exec-read,
+                                bucket-owner-read, bucket-owner-full-control
+  --storage-class CLASS         STANDARD_IA, GLACIER_IR, INTELLIGENT_TIERING, ... (storage_class)
+  --server-side-encryption SSE  AES256 or aws:kms
+  --sse-kms-key-id ID           the KMS key for aws:kms
+  --sse-kms-bucket-key          use an S3 Bucket Key (aws:kms)
+  --sse-customer-key KEY        SSE-C: base64 of a 32-byte key (default:
+                                RENDER_UPLOAD_SSE_CUSTOMER_KEY); never printed. Prefer the
+                                environment: arguments show in process lists
+  --tagging KEY=VALUE           an object tag, stored with the object; repeatable (at most 10)
+  --no-overwrite                fail with ALREADY_EXISTS, writing nothing, if the key exists
+  --expected-bucket-owner ID    the AWS account id (12 digits) that must own the bucket
+  --presign-seconds N           also print a presigned GET URL of the object, valid N seconds
+                                (at most 604800); on the second line, or presignedUrl in JSON
+
 Render request:
   --movie NAME                  the movie's name (informational)
   --extension EXT               the file's format (default: FILE's extension)
@@ -80,7 +96,8 @@ Render request:
 
 Output:
   --json                        print {"token","upload","sizeBytes","etag","sha256","parts",
-                                "state"} instead of the URL; on failure {"error":{...}}
+                                "state"[,"presignedUrl"]} instead of the URL; on failure
+                                {"error":{...}}
   --no-progress                 no progress bar, even on a terminal
 
 ${CONNECTION_HELP}
@@ -93,7 +110,8 @@ const STATUS_HELP = `Usage: render-upload status TOKEN [--json] [--server URL] [
 Prints an upload's status once (GetUpload): state, committed/total bytes,
 attempts (async), URL and, for a failure, its code and message. With --json,
 one object: token, state, async, upload, committedBytes, totalBytes, etag,
-attempts, errorCode, errorMessage, createTime, updateTime.
+attempts, errorCode, errorMessage, createTime, updateTime, and presignedUrl once an
+upload that asked for one (--presign-seconds) has SUCCEEDED.
 
 ${CONNECTION_HELP}`;
 
@@ -155,6 +173,16 @@ const PUT_OPTIONS = {
   "reduced-redundancy": { type: "boolean" },
   "cache-control": { type: "string" },
   metadata: { type: "string", multiple: true },
+  "storage-class": { type: "string" },
+  "server-side-encryption": { type: "string" },
+  "sse-kms-key-id": { type: "string" },
+  "sse-kms-bucket-key": { type: "boolean" },
+  "sse-customer-key": { type: "string" },
+  tagging: { type: "string", multiple: true },
+  // --no-overwrite sets it false (allowNegative).
+  overwrite: { type: "boolean" },
+  "expected-bucket-owner": { type: "string" },
+  "presign-seconds": { type: "string" },
   movie: { type: "string" },
   extension: { type: "string" },
   async: { type: "boolean" },
@@ -333,8 +361,10 @@ async function run(args: string[]): Promise<number | typeof SERVING> {
   const [command, ...rest] = args;
   // Before anything can be printed, even a complaint about the command line.
   args.forEach((arg, i) => {
-    if (arg.startsWith("--secret-access-key=")) addSecret(arg.slice(arg.indexOf("=") + 1));
-    if (arg === "--secret-access-key") addSecret(args[i + 1] ?? "");
+    for (const flag of ["--secret-access-key", "--sse-customer-key"]) {
+      if (arg.startsWith(`${flag}=`)) addSecret(arg.slice(arg.indexOf("=") + 1));
+      if (arg === flag) addSecret(args[i + 1] ?? "");
+    }
   });
   try {
     switch (command) {

@@ -84,17 +84,32 @@ export function guessExtension(file: string): string {
   return /^[A-Za-z0-9]{1,16}$/.test(ext) ? ext : "";
 }
 
-/** "k=v" flags as a map; a flag without "=", with an empty key, or repeated is refused. */
-export function parseMetadata(pairs: readonly string[]): Record<string, string> {
+/**
+ * "k=v" flags (of --flag) as a map; a flag without "=", with an empty key,
+ * or repeated is refused.
+ */
+export function parseMetadata(
+  pairs: readonly string[],
+  flag = "--metadata",
+): Record<string, string> {
   const metadata: Record<string, string> = {};
   for (const pair of pairs) {
     const at = pair.indexOf("=");
-    if (at <= 0) throw new UsageError(`--metadata: "${pair}" is not KEY=VALUE`);
+    if (at <= 0) throw new UsageError(`${flag}: "${pair}" is not KEY=VALUE`);
     const key = pair.slice(0, at);
-    if (Object.hasOwn(metadata, key)) throw new UsageError(`--metadata: "${key}" is given twice`);
+    if (Object.hasOwn(metadata, key)) throw new UsageError(`${flag}: "${key}" is given twice`);
     metadata[key] = pair.slice(at + 1);
   }
   return metadata;
+}
+
+/** --presign-seconds as a number: whole seconds (the service checks the range). */
+function presignSeconds(value: string | undefined): number {
+  if (value === undefined) return 0;
+  if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff) {
+    throw new UsageError(`--presign-seconds: "${value}" is not a whole number of seconds`);
+  }
+  return Number(value);
 }
 
 /** The put flags, as parsed from the command line. */
@@ -113,15 +128,26 @@ export interface PutFlags {
   readonly "reduced-redundancy"?: boolean | undefined;
   readonly "cache-control"?: string | undefined;
   readonly metadata?: readonly string[] | undefined;
+  readonly "storage-class"?: string | undefined;
+  readonly "server-side-encryption"?: string | undefined;
+  readonly "sse-kms-key-id"?: string | undefined;
+  readonly "sse-kms-bucket-key"?: boolean | undefined;
+  readonly "sse-customer-key"?: string | undefined;
+  readonly tagging?: readonly string[] | undefined;
+  /** false for --no-overwrite. */
+  readonly overwrite?: boolean | undefined;
+  readonly "expected-bucket-owner"?: string | undefined;
+  readonly "presign-seconds"?: string | undefined;
 }
 
 /**
  * The destination the flags describe. The object key is --key (or
  * --filename), by default the file's name. Keys come from the flags, or,
  * when neither key flag is given and --use-policy is not, from
- * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. The secret is registered so
- * that nothing printed ever shows it. Everything else is left to the
- * service to check, so its messages name the field.
+ * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. The SSE-C key comes from
+ * --sse-customer-key or RENDER_UPLOAD_SSE_CUSTOMER_KEY. Both secrets are
+ * registered so that nothing printed ever shows them. Everything else is
+ * left to the service to check, so its messages name the field.
  */
 export function destinationOf(
   file: string,
@@ -139,6 +165,8 @@ export function destinationOf(
   const secretAccessKey = (fromEnv ? env.AWS_SECRET_ACCESS_KEY : flagSecret) ?? "";
   addSecret(secretAccessKey);
   addSecret(env.AWS_SECRET_ACCESS_KEY ?? "");
+  const sseCustomerKey = flags["sse-customer-key"] ?? env.RENDER_UPLOAD_SSE_CUSTOMER_KEY ?? "";
+  addSecret(sseCustomerKey);
   return create(S3DestinationSchema, {
     type: "s3",
     bucket: flags.bucket ?? "",
@@ -154,6 +182,15 @@ export function destinationOf(
     reducedRedundancy: flags["reduced-redundancy"] === true,
     cachecontrol: flags["cache-control"] ?? "",
     metadata: parseMetadata(flags.metadata ?? []),
+    storageClass: flags["storage-class"] ?? "",
+    serverSideEncryption: flags["server-side-encryption"] ?? "",
+    sseKmsKeyId: flags["sse-kms-key-id"] ?? "",
+    sseKmsBucketKey: flags["sse-kms-bucket-key"] === true,
+    sseCustomerKey,
+    tagging: parseMetadata(flags.tagging ?? [], "--tagging"),
+    noOverwrite: flags.overwrite === false,
+    expectedBucketOwner: flags["expected-bucket-owner"] ?? "",
+    presignSeconds: presignSeconds(flags["presign-seconds"]),
   });
 }
 
@@ -182,6 +219,8 @@ export interface PutResultJson {
   readonly parts: number;
   /** "SUCCEEDED", or "QUEUED" for --async. */
   readonly state: string;
+  /** The presigned GET URL, with --presign-seconds (not for --async: see its status). */
+  readonly presignedUrl?: string;
 }
 
 async function fileSize(file: string): Promise<number> {
@@ -275,6 +314,7 @@ export async function putCommand(
           sha256: r.sha256,
           parts: r.parts,
           state: stateName(r.state),
+          ...(r.presignedUrl === "" ? {} : { presignedUrl: r.presignedUrl }),
         };
         if (r.state === UploadState.SUCCEEDED) bar?.committing(size);
       }
@@ -301,6 +341,7 @@ export async function putCommand(
     printJson(result);
   } else {
     printLine(result.upload);
+    if (result.presignedUrl !== undefined) printLine(result.presignedUrl);
     if (options.async) {
       printError(
         `render-upload: queued as ${result.token}; follow it with: render-upload watch ${result.token}`,

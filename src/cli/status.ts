@@ -25,6 +25,8 @@ export interface StatusJson {
   /** ISO 8601, or null when the service did not say. */
   readonly createTime: string | null;
   readonly updateTime: string | null;
+  /** The presigned GET URL, once SUCCEEDED, when the upload asked for one. */
+  readonly presignedUrl?: string;
 }
 
 /** The state's name without its prefix: "SUCCEEDED". */
@@ -58,6 +60,7 @@ export function statusJson(status: UploadStatus): StatusJson {
     errorMessage: status.errorMessage,
     createTime: status.createTime ? timestampDate(status.createTime).toISOString() : null,
     updateTime: status.updateTime ? timestampDate(status.updateTime).toISOString() : null,
+    ...(status.presignedUrl === "" ? {} : { presignedUrl: status.presignedUrl }),
   };
 }
 

@@ -1,7 +1,10 @@
 /**
  * The seed's "Amazon S3" upload destination, checked field by field and
  * resolved into everything an upload needs: endpoint, bucket, key, object
- * headers, credentials and the URL to answer with.
+ * headers, credentials and the URL to answer with; and this service's
+ * additions for today's S3 (storage classes, encryption, tags, no-overwrite,
+ * the expected bucket owner, presigned links), which change nothing when
+ * none is set.
  *
  * All checks run before anything connects or writes, so a bad request costs
  * S3 nothing. Each failure is an InvalidFieldError (or HostNotAllowedError
@@ -9,6 +12,8 @@
  */
 import { InvalidFieldError } from "../errors.js";
 import { Secret } from "../secret.js";
+import { type AclChoice, checkAcl } from "./acl.js";
+import { checkEncryption, type ObjectEncryption } from "./encryption.js";
 import {
   type EndpointSettings,
   resolveEndpoint,
@@ -16,7 +21,21 @@ import {
   usesPathStyle,
 } from "./endpoint.js";
 import { objectUrl } from "./object-url.js";
+import { printable } from "./printable.js";
 import { defaultPort } from "./s3-host.js";
+import { checkStorageClass, type StorageClass } from "./storage-class.js";
+import { checkTagging } from "./tagging.js";
+
+export {
+  type AclChoice,
+  BUCKET_DEFAULT_ACL,
+  CANNED_ACLS,
+  type CannedAcl,
+  DEFAULT_ACL,
+  SEED_CANNED_ACLS,
+} from "./acl.js";
+export type { ObjectEncryption } from "./encryption.js";
+export type { StorageClass } from "./storage-class.js";
 
 /** The destination fields as a request carries them (the seed's table). */
 export interface DestinationInput {
@@ -34,22 +53,36 @@ export interface DestinationInput {
   readonly reducedRedundancy: boolean;
   readonly cachecontrol: string;
   readonly metadata: Readonly<Record<string, string>>;
+  // This service's additions; each one's empty value changes nothing.
+  readonly storageClass: string;
+  readonly serverSideEncryption: string;
+  readonly sseKmsKeyId: string;
+  readonly sseKmsBucketKey: boolean;
+  readonly sseCustomerKey: string;
+  readonly tagging: Readonly<Record<string, string>>;
+  readonly noOverwrite: boolean;
+  readonly expectedBucketOwner: string;
+  readonly presignSeconds: number;
 }
 
-/** The canned ACLs the seed allows. */
-export const CANNED_ACLS = [
-  "private",
-  "public-read",
-  "public-read-write",
-  "authenticated-read",
-] as const;
+/** The additions as a request that sets none of them carries them: the seed's behaviour. */
+export const UNSET_ADDITIONS = {
+  storageClass: "",
+  serverSideEncryption: "",
+  sseKmsKeyId: "",
+  sseKmsBucketKey: false,
+  sseCustomerKey: "",
+  tagging: {},
+  noOverwrite: false,
+  expectedBucketOwner: "",
+  presignSeconds: 0,
+} as const satisfies Partial<DestinationInput>;
 
-/** One of CANNED_ACLS. */
-export type CannedAcl = (typeof CANNED_ACLS)[number];
-
-/** The seed's defaults. */
+/** The seed's default media type. */
 export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
-export const DEFAULT_ACL: CannedAcl = "public-read";
+
+/** The longest a presigned URL may be valid: SigV4's limit, 7 days. */
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 /** Limits, from S3's documentation. */
 const MAX_KEY_BYTES = 1024;
@@ -69,9 +102,15 @@ export interface ObjectSettings {
   readonly contentType: string;
   readonly contentDisposition: string | undefined;
   readonly cacheControl: string | undefined;
-  readonly acl: CannedAcl;
-  readonly storageClass: "REDUCED_REDUNDANCY" | undefined;
+  /** A canned ACL, or "bucket-default" for no ACL header at all. */
+  readonly acl: AclChoice;
+  /** undefined: the bucket's default class. */
+  readonly storageClass: StorageClass | undefined;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Tags stored with the object itself; empty for none. */
+  readonly tagging: Readonly<Record<string, string>>;
+  /** undefined: the bucket's default encryption. */
+  readonly encryption: ObjectEncryption | undefined;
 }
 
 /** A checked destination: everything an upload needs. */
@@ -85,6 +124,12 @@ export interface UploadTarget {
   readonly object: ObjectSettings;
   /** The object's URL, as the response gives it. */
   readonly url: string;
+  /** Store only if no object has this key yet (If-None-Match: *). */
+  readonly noOverwrite: boolean;
+  /** The AWS account that must own the bucket (sent with every request), if any. */
+  readonly expectedBucketOwner: string | undefined;
+  /** Seconds a presigned GET URL of the stored object is valid; undefined: no URL. */
+  readonly presignSeconds: number | undefined;
 }
 
 /** What destination resolution needs from the configuration. */
@@ -111,9 +156,13 @@ export function resolveDestination(
     contentDisposition: optionalHeader("contentdisposition", input.contentdisposition),
     cacheControl: optionalHeader("cachecontrol", input.cachecontrol),
     acl: checkAcl(input.acl),
-    storageClass: input.reducedRedundancy ? "REDUCED_REDUNDANCY" : undefined,
+    storageClass: checkStorageClass(input.storageClass, input.reducedRedundancy),
     metadata: checkMetadata(input.metadata),
+    tagging: checkTagging(input.tagging),
+    encryption: checkEncryption(input),
   };
+  const expectedBucketOwner = checkExpectedBucketOwner(input.expectedBucketOwner);
+  const presignSeconds = checkPresignSeconds(input.presignSeconds, object.encryption);
   // The allowlist check comes last among the checks but before any I/O.
   const endpoint = resolveEndpoint(input.s3host, settings);
   const pathStyle = usesPathStyle(endpoint, bucket, settings.forcePathStyle);
@@ -134,7 +183,51 @@ export function resolveDestination(
       settings.forcePathStyle,
     ),
   });
-  return { endpoint, pathStyle, bucket, key, credentials, object, url };
+  return {
+    endpoint,
+    pathStyle,
+    bucket,
+    key,
+    credentials,
+    object,
+    url,
+    noOverwrite: input.noOverwrite,
+    expectedBucketOwner,
+    presignSeconds,
+  };
+}
+
+/** An AWS account id: 12 digits. */
+function checkExpectedBucketOwner(owner: string): string | undefined {
+  if (owner === "") return undefined;
+  if (!/^\d{12}$/.test(owner)) {
+    throw new InvalidFieldError(
+      "expected_bucket_owner",
+      `must be an AWS account id of 12 digits, not "${printable(owner)}"`,
+    );
+  }
+  return owner;
+}
+
+/** 0 for no presigned URL, else 1 to 7 days in seconds; not for SSE-C objects. */
+function checkPresignSeconds(
+  seconds: number,
+  encryption: ObjectEncryption | undefined,
+): number | undefined {
+  if (seconds === 0) return undefined;
+  if (seconds > MAX_PRESIGN_SECONDS) {
+    throw new InvalidFieldError(
+      "presign_seconds",
+      `is ${seconds}; a presigned URL is valid for at most ${MAX_PRESIGN_SECONDS} seconds (7 days)`,
+    );
+  }
+  if (encryption?.kind === "customer") {
+    throw new InvalidFieldError(
+      "presign_seconds",
+      "cannot be used with sse_customer_key: an SSE-C object is readable only by a request that sends its key, which a link cannot carry",
+    );
+  }
+  return seconds;
 }
 
 /**
@@ -235,18 +328,6 @@ function checkCredentials(input: DestinationInput): UploadCredentials {
   };
 }
 
-function checkAcl(acl: string): CannedAcl {
-  if (acl === "") return DEFAULT_ACL;
-  const found = CANNED_ACLS.find((a) => a === acl);
-  if (found === undefined) {
-    throw new InvalidFieldError(
-      "acl",
-      `must be one of ${CANNED_ACLS.join(", ")}, not "${printable(acl)}"`,
-    );
-  }
-  return found;
-}
-
 /** An RFC 9110 token: the characters of a header name or media type part. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -321,10 +402,4 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): Recor
   }
   // fromEntries defines own properties, so even a "__proto__" key is kept.
   return Object.fromEntries(entries);
-}
-
-/** A short, printable rendering of caller input for messages. */
-function printable(value: string): string {
-  const cut = value.length > 64 ? `${value.slice(0, 64)}...` : value;
-  return JSON.stringify(cut).slice(1, -1);
 }

@@ -4,8 +4,18 @@
  * failures with backoff), CompleteMultipartUpload with the parts in order,
  * and AbortMultipartUpload on any failure.
  *
+ * Each part carries its integrity headers, and the SSE-C key when the object
+ * has one; Complete lists each part's checksum. With no_overwrite, Complete
+ * carries If-None-Match: *, after a best-effort HeadObject for stores that
+ * ignore it there (no-overwrite.ts). Every request carries the expected
+ * bucket owner when the destination names one.
+ *
  * Some stores (Ceph RGW 16) answer Complete with an empty ETag; a HeadObject
  * then supplies it.
+ *
+ * A multipart upload an interrupted stream left open can be taken up again
+ * (resumeMultipartUpload) with the parts it had stored, in this process or
+ * another; Complete lists the parts from those records, never from ListParts.
  */
 import {
   AbortMultipartUploadCommand,
@@ -17,7 +27,16 @@ import {
 } from "@aws-sdk/client-s3";
 import type { UploadTarget } from "../destination/destination.js";
 import type { MultipartUpload, PartRecord, StoredObject } from "../upload/object-store.js";
-import { objectRequest } from "./object-request.js";
+import { customerKeyRequest } from "./encryption-headers.js";
+import {
+  checksumDeclaration,
+  completeChecksum,
+  type IntegrityPolicy,
+  integrityFields,
+  partChecksum,
+} from "./integrity-headers.js";
+import { refuseIfExists } from "./no-overwrite.js";
+import { objectRequest, ownerCheck } from "./object-request.js";
 import { PLACEHOLDER, sendPartBody } from "./part-body-request.js";
 
 /** How long an abort may take, in milliseconds, whatever the caller's state. */
@@ -33,7 +52,12 @@ export async function abortMultipartUpload(
   uploadId: string,
 ): Promise<void> {
   await client.send(
-    new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }),
+    new AbortMultipartUploadCommand({
+      Bucket: target.bucket,
+      Key: target.key,
+      UploadId: uploadId,
+      ...ownerCheck(target),
+    }),
     { abortSignal: AbortSignal.timeout(ABORT_TIMEOUT_MS) },
   );
 }
@@ -56,13 +80,18 @@ export interface MultipartRecorder {
 export async function startMultipartUpload(
   client: S3Client,
   target: UploadTarget,
+  integrity: IntegrityPolicy,
   signal: AbortSignal,
   onAbortFailure: AbortFailureReporter,
   recorder?: MultipartRecorder,
 ): Promise<MultipartUpload> {
-  const created = await client.send(new CreateMultipartUploadCommand(objectRequest(target)), {
-    abortSignal: signal,
-  });
+  const created = await client.send(
+    new CreateMultipartUploadCommand({
+      ...objectRequest(target),
+      ...checksumDeclaration(integrity),
+    }),
+    { abortSignal: signal },
+  );
   const uploadId = created.UploadId;
   if (uploadId === undefined || uploadId === "") {
     throw new Error("CreateMultipartUpload returned no UploadId");
@@ -76,7 +105,7 @@ export async function startMultipartUpload(
     );
     throw err;
   }
-  return multipartHandle(client, target, uploadId, [], onAbortFailure, recorder);
+  return multipartHandle(client, target, integrity, uploadId, [], onAbortFailure, recorder);
 }
 
 /**
@@ -87,33 +116,38 @@ export async function startMultipartUpload(
 export async function resumeMultipartUpload(
   client: S3Client,
   target: UploadTarget,
+  integrity: IntegrityPolicy,
   uploadId: string,
   parts: readonly PartRecord[],
   onAbortFailure: AbortFailureReporter,
   recorder?: MultipartRecorder,
 ): Promise<MultipartUpload> {
   await recorder?.add(target, uploadId);
-  return multipartHandle(client, target, uploadId, parts, onAbortFailure, recorder);
+  return multipartHandle(client, target, integrity, uploadId, parts, onAbortFailure, recorder);
 }
 
 /** The handle of an open multipart upload, knowing the parts already stored. */
 function multipartHandle(
   client: S3Client,
   target: UploadTarget,
+  integrity: IntegrityPolicy,
   uploadId: string,
   stored: readonly PartRecord[],
   onAbortFailure: AbortFailureReporter,
   recorder: MultipartRecorder | undefined,
 ): MultipartUpload {
-  const ids = { Bucket: target.bucket, Key: target.key, UploadId: uploadId };
-  const parts = new Map<number, { etag: string; bytes: number }>(
-    stored.map((p) => [p.number, { etag: p.etag, bytes: p.sizeBytes }]),
-  );
+  const ids = { Bucket: target.bucket, Key: target.key, UploadId: uploadId, ...ownerCheck(target) };
+  const customerKey = customerKeyRequest(target.object.encryption);
+  const parts = new Map<number, PartRecord>(stored.map((p) => [p.number, p]));
+
   return {
     uploadId,
     async uploadPart(partNumber, body, partSignal) {
+      const integrityHeaders = integrityFields(body, integrity);
       const command = new UploadPartCommand({
         ...ids,
+        ...customerKey,
+        ...integrityHeaders,
         PartNumber: partNumber,
         // Replaced by a fresh stream of the body for each attempt.
         Body: PLACEHOLDER,
@@ -121,12 +155,14 @@ function multipartHandle(
       });
       sendPartBody(command.middlewareStack, body);
       const out = await client.send(command, { abortSignal: partSignal });
+      const checksum = partChecksum(integrityHeaders);
       const record: PartRecord = {
         number: partNumber,
         etag: out.ETag ?? "",
         sizeBytes: body.byteLength,
+        ...(checksum === undefined ? {} : { checksum }),
       };
-      parts.set(partNumber, { etag: record.etag, bytes: record.sizeBytes });
+      parts.set(partNumber, record);
       return record;
     },
 
@@ -135,16 +171,24 @@ function multipartHandle(
       numbers.forEach((n, i) => {
         if (n !== i + 1) throw new Error(`part ${i + 1} is missing before Complete`);
       });
+      if (target.noOverwrite) await refuseIfExists(client, target, completeSignal);
+      const records = numbers.flatMap((n) => parts.get(n) ?? []);
       const out = await client.send(
         new CompleteMultipartUploadCommand({
           ...ids,
+          ...customerKey,
+          ...(target.noOverwrite ? { IfNoneMatch: "*" } : {}),
           MultipartUpload: {
-            Parts: numbers.map((n) => ({ PartNumber: n, ETag: parts.get(n)?.etag })),
+            Parts: records.map((p) => ({
+              PartNumber: p.number,
+              ETag: p.etag,
+              ...completeChecksum(p),
+            })),
           },
         }),
         { abortSignal: completeSignal },
       );
-      const sizeBytes = numbers.reduce((sum, n) => sum + (parts.get(n)?.bytes ?? 0), 0);
+      const sizeBytes = records.reduce((sum, p) => sum + p.sizeBytes, 0);
       let etag = out.ETag ?? "";
       let versionId = out.VersionId ?? "";
       if (etag === "") {
@@ -153,6 +197,8 @@ function multipartHandle(
             Bucket: target.bucket,
             Key: target.key,
             ...(versionId ? { VersionId: versionId } : {}),
+            ...customerKey,
+            ...ownerCheck(target),
           }),
           { abortSignal: completeSignal },
         );
@@ -160,8 +206,8 @@ function multipartHandle(
         versionId = versionId || (head.VersionId ?? "");
       }
       await recorder?.remove(uploadId);
-      const stored: StoredObject = { etag, versionId, sizeBytes };
-      return stored;
+      const object: StoredObject = { etag, versionId, sizeBytes };
+      return object;
     },
 
     async abort() {

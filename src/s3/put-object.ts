@@ -1,10 +1,13 @@
 /**
  * One PutObject: the whole body in a single request, with every object
- * setting of the destination.
+ * setting of the destination, its integrity headers, and If-None-Match: *
+ * when the destination must not overwrite (S3 then answers 412
+ * PreconditionFailed if the key exists, and writes nothing).
  */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { UploadTarget } from "../destination/destination.js";
 import type { PartBody, StoredObject } from "../upload/object-store.js";
+import { type IntegrityPolicy, integrityFields } from "./integrity-headers.js";
 import { objectRequest } from "./object-request.js";
 import { PLACEHOLDER, sendPartBody } from "./part-body-request.js";
 
@@ -13,10 +16,13 @@ export async function putObject(
   client: S3Client,
   target: UploadTarget,
   body: PartBody,
+  integrity: IntegrityPolicy,
   signal: AbortSignal,
 ): Promise<StoredObject> {
   const command = new PutObjectCommand({
     ...objectRequest(target),
+    ...integrityFields(body, integrity),
+    ...(target.noOverwrite ? { IfNoneMatch: "*" } : {}),
     // Replaced by a fresh stream of the body for each attempt.
     Body: PLACEHOLDER,
     ContentLength: body.byteLength,

@@ -3,6 +3,8 @@
  * keys, for that one request only, or with the service's identity (for
  * aws_use_policy), which is cached per endpoint. All clients share one pair
  * of keep-alive agents, so connections to a store are reused whoever signs.
+ * The factory also says which integrity headers a target's requests carry:
+ * Content-MD5 exactly when their payload goes unsigned.
  */
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
@@ -12,6 +14,7 @@ import { endpointUrl } from "../destination/endpoint.js";
 import type { Secret } from "../secret.js";
 import { inS3Span } from "../telemetry/s3-spans.js";
 import { publicOnlyLookup } from "./address-guard.js";
+import type { ChecksumAlgorithm, IntegrityPolicy } from "./integrity-headers.js";
 
 /** How the S3 client computes and validates request/response checksums. */
 export type ChecksumMode = "WHEN_SUPPORTED" | "WHEN_REQUIRED";
@@ -34,6 +37,8 @@ export interface S3ClientSettings {
   /** The service identity; undefined means the SDK's default credential chain. */
   readonly serviceCredentials: StaticCredentials | undefined;
   readonly payloadSigning: PayloadSigning;
+  /** The x-amz-checksum-* header every body carries; undefined: none. */
+  readonly checksumAlgorithm: ChecksumAlgorithm | undefined;
   /** Caller-named hosts may resolve to non-public addresses. */
   readonly allowPrivateAddresses: boolean;
 }
@@ -74,6 +79,7 @@ export class S3ClientFactory {
   /** Agents for caller-named hosts: their names must resolve to public addresses. */
   readonly #guarded: ReturnType<typeof agents>;
   readonly #serviceClients = new Map<string, S3Client>();
+  readonly #presignClients = new Map<string, S3Client>();
 
   readonly #observer: S3CallObserver | undefined;
 
@@ -85,46 +91,89 @@ export class S3ClientFactory {
 
   /** A client that signs for target's credentials and talks to its endpoint. */
   clientFor(target: UploadTarget): S3Client {
-    const { credentials } = target;
-    if (credentials.kind === "caller") {
-      return this.#create(target, {
-        accessKeyId: credentials.accessKeyId,
-        secretAccessKey: credentials.secretAccessKey.reveal(),
-      });
+    if (target.credentials.kind === "caller") {
+      return this.#create(target, this.#credentials(target));
     }
     const key = `${endpointUrl(target.endpoint)}|${target.endpoint.region}|${target.pathStyle}|${target.endpoint.trusted}`;
     let client = this.#serviceClients.get(key);
     if (client === undefined) {
-      const service = this.#settings.serviceCredentials;
-      client = this.#create(
-        target,
-        service && {
-          accessKeyId: service.accessKeyId,
-          secretAccessKey: service.secretAccessKey.reveal(),
-        },
-      );
+      client = this.#create(target, this.#credentials(target));
       this.#serviceClients.set(key, client);
     }
     return client;
   }
 
-  /** Whether requests to target's endpoint carry a SigV4-signed payload. */
-  signsPayload(target: UploadTarget): boolean {
-    const { payloadSigning } = this.#settings;
-    return (
-      payloadSigning === "signed" ||
-      (payloadSigning === "auto" && target.endpoint.scheme !== "https")
-    );
+  /**
+   * A client for presigning a URL of target's object with the upload's own
+   * credentials: it never sends a request, so it has none of the upload
+   * clients' middleware (spans, the call observer, unsigned payloads).
+   */
+  presignClientFor(target: UploadTarget): S3Client {
+    const options: S3ClientConfig = {
+      region: target.endpoint.region,
+      endpoint: endpointUrl(target.endpoint),
+      forcePathStyle: target.pathStyle,
+      // Otherwise GetObject asks for checksum mode, a header the link's reader would have to send.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    };
+    const credentials = this.#credentials(target);
+    if (target.credentials.kind === "caller") return new S3Client({ ...options, credentials });
+    // The service identity's client is kept, so its credentials are resolved once, not per URL.
+    const key = `${endpointUrl(target.endpoint)}|${target.endpoint.region}|${target.pathStyle}`;
+    let client = this.#presignClients.get(key);
+    if (client === undefined) {
+      client = new S3Client({ ...options, ...(credentials === undefined ? {} : { credentials }) });
+      this.#presignClients.set(key, client);
+    }
+    return client;
+  }
+
+  /** The integrity headers target's requests carry. */
+  integrityFor(target: UploadTarget): IntegrityPolicy {
+    return {
+      contentMd5: this.#unsignedPayload(target),
+      checksum: this.#settings.checksumAlgorithm,
+      signed: !this.#unsignedPayload(target),
+    };
   }
 
   /** Closes every pooled connection. */
   destroy(): void {
     for (const client of this.#serviceClients.values()) client.destroy();
     this.#serviceClients.clear();
+    this.#presignClients.clear();
     for (const agent of [this.#trusted, this.#guarded]) {
       agent.http.destroy();
       agent.https.destroy();
     }
+  }
+
+  /** Whether target's request bodies go as UNSIGNED-PAYLOAD. */
+  #unsignedPayload(target: UploadTarget): boolean {
+    const { payloadSigning } = this.#settings;
+    return (
+      payloadSigning === "unsigned" ||
+      (payloadSigning === "auto" && target.endpoint.scheme === "https")
+    );
+  }
+
+  /** The keys target's requests are signed with; undefined: the SDK's default chain. */
+  #credentials(target: UploadTarget): { accessKeyId: string; secretAccessKey: string } | undefined {
+    const { credentials } = target;
+    if (credentials.kind === "caller") {
+      return {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey.reveal(),
+      };
+    }
+    const service = this.#settings.serviceCredentials;
+    return (
+      service && {
+        accessKeyId: service.accessKeyId,
+        secretAccessKey: service.secretAccessKey.reveal(),
+      }
+    );
   }
 
   #create(
@@ -132,7 +181,7 @@ export class S3ClientFactory {
     credentials: { accessKeyId: string; secretAccessKey: string } | undefined,
   ): S3Client {
     const client = new S3Client(this.#options(target, credentials));
-    if (!this.signsPayload(target)) sendUnsignedPayload(client);
+    if (this.#unsignedPayload(target)) sendUnsignedPayload(client);
     // One span per S3 call, a child of the RPC's span.
     client.middlewareStack.add(
       (next, context) => (args) =>

@@ -1,5 +1,6 @@
 /** The ObjectStore that writes to S3 (or any S3-compatible store). */
 import type { ObjectStore } from "../upload/object-store.js";
+import { digestsOf } from "./integrity-headers.js";
 import {
   type AbortFailureReporter,
   abortMultipartUpload,
@@ -7,6 +8,7 @@ import {
   resumeMultipartUpload,
   startMultipartUpload,
 } from "./multipart-upload.js";
+import { presignGet } from "./presign.js";
 import { putObject } from "./put-object.js";
 import type { S3ClientFactory } from "./s3-client-factory.js";
 
@@ -17,16 +19,22 @@ export function createS3ObjectStore(
 ): ObjectStore {
   return {
     digestsFor(target) {
-      // A SigV4-signed payload is signed by its SHA-256.
-      return clients.signsPayload(target) ? ["sha256"] : [];
+      return digestsOf(clients.integrityFor(target));
     },
     put(target, body, signal) {
-      return putObject(clients.clientFor(target), target, body, signal);
+      return putObject(
+        clients.clientFor(target),
+        target,
+        body,
+        clients.integrityFor(target),
+        signal,
+      );
     },
     startMultipart(target, signal) {
       return startMultipartUpload(
         clients.clientFor(target),
         target,
+        clients.integrityFor(target),
         signal,
         onAbortFailure,
         recorder,
@@ -36,6 +44,7 @@ export function createS3ObjectStore(
       return resumeMultipartUpload(
         clients.clientFor(target),
         target,
+        clients.integrityFor(target),
         uploadId,
         parts,
         onAbortFailure,
@@ -44,6 +53,9 @@ export function createS3ObjectStore(
     },
     abortMultipart(target, uploadId) {
       return abortMultipartUpload(clients.clientFor(target), target, uploadId);
+    },
+    presignGet(target, versionId, seconds) {
+      return presignGet(clients.presignClientFor(target), target, versionId, seconds);
     },
   };
 }

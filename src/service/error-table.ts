@@ -8,6 +8,8 @@
  * cause, for logs, and never reaches the caller.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
+import { SEED_CANNED_ACLS } from "../destination/acl.js";
+import type { UploadTarget } from "../destination/destination.js";
 import {
   ChecksumMismatchError,
   FieldError,
@@ -37,8 +39,8 @@ import { DESTINATION_PATH } from "./render-request.js";
 /** How one S3 error code reaches the caller. */
 interface S3Rule {
   readonly code: Code;
-  /** The destination field the error is about. */
-  readonly field: string;
+  /** The destination field the error is about; undefined when it is about none. */
+  readonly field: string | undefined;
   readonly text: string;
 }
 
@@ -99,7 +101,48 @@ const S3_RULES: Readonly<Record<string, S3Rule>> = {
   AccessControlListNotSupported: {
     code: Code.FailedPrecondition,
     field: "acl",
-    text: "the bucket has ACLs disabled (object ownership: bucket owner enforced), so it cannot take a canned ACL",
+    text: 'the bucket has ACLs disabled (object ownership: bucket owner enforced), so it cannot take a canned ACL; set acl to "bucket-default" to send none',
+  },
+  PreconditionFailed: {
+    code: Code.AlreadyExists,
+    field: "no_overwrite",
+    text: "an object with this key already exists, so nothing was written",
+  },
+  ConditionalRequestConflict: {
+    code: Code.Aborted,
+    field: "no_overwrite",
+    text: "another write to this key was under way at the same time; nothing was written, retry",
+  },
+  BadDigest: {
+    code: Code.DataLoss,
+    field: undefined,
+    text: "the bytes S3 received do not match their Content-MD5 or checksum: they were damaged on the way to S3, and nothing was stored; retry",
+  },
+  InvalidTag: { code: Code.InvalidArgument, field: "tagging", text: "S3 rejected the tags" },
+  InvalidEncryptionAlgorithmError: {
+    code: Code.InvalidArgument,
+    field: "server_side_encryption",
+    text: "S3 does not offer this encryption",
+  },
+  "KMS.NotFoundException": {
+    code: Code.NotFound,
+    field: "sse_kms_key_id",
+    text: "KMS has no such key, or not in the bucket's region",
+  },
+  "KMS.DisabledException": {
+    code: Code.FailedPrecondition,
+    field: "sse_kms_key_id",
+    text: "the KMS key is disabled",
+  },
+  "KMS.KMSInvalidStateException": {
+    code: Code.FailedPrecondition,
+    field: "sse_kms_key_id",
+    text: "the KMS key cannot be used now (pending deletion, or not yet imported)",
+  },
+  "KMS.ThrottlingException": {
+    code: Code.Unavailable,
+    field: "sse_kms_key_id",
+    text: "KMS is throttling requests; retry later",
   },
   PermanentRedirect: {
     code: Code.FailedPrecondition,
@@ -149,19 +192,74 @@ const DOMAIN_CODES: ReadonlyMap<FieldErrorClass, Code> = new Map<FieldErrorClass
 ]);
 
 /**
+ * S3 error codes whose meaning depends on what the request asked for, given
+ * the target it was sent for. A store's InvalidArgument is about some object
+ * setting it does not offer: with none of the additions to the seed's
+ * destination it keeps the seed's rule (reduced_redundancy); otherwise it
+ * names the settings the request used. Ceph RGW answers InvalidAccessKeyId
+ * when it cannot fetch an SSE-KMS key.
+ */
+function ruleFor(code: string, target: UploadTarget | undefined): S3Rule | undefined {
+  const asked = target === undefined ? [] : settingsAsked(target);
+  if (asked[0] !== undefined && (code === "InvalidArgument" || code === "InvalidStorageClass")) {
+    return {
+      code: Code.InvalidArgument,
+      field: asked[0],
+      text: `S3 rejected an object setting; this request set ${asked.join(", ")}, which the store may not offer`,
+    };
+  }
+  const encryption = target?.object.encryption;
+  if (encryption !== undefined && code === "InvalidRequest") {
+    return {
+      code: Code.FailedPrecondition,
+      field: encryption.kind === "customer" ? "sse_customer_key" : "server_side_encryption",
+      text: "S3 refused the encryption settings (some stores take them only over https)",
+    };
+  }
+  if (encryption?.kind === "aws:kms" && code === "InvalidAccessKeyId") {
+    return {
+      code: Code.PermissionDenied,
+      field: "sse_kms_key_id",
+      text: "S3 could not use the KMS key, or does not know aws_access_key_id (Ceph RGW answers so for a KMS key it cannot fetch)",
+    };
+  }
+  return Object.hasOwn(S3_RULES, code) ? S3_RULES[code] : undefined;
+}
+
+/**
+ * The object settings beyond the seed's that target asks for, most likely
+ * culprit first, as destination field names.
+ */
+function settingsAsked(target: UploadTarget): string[] {
+  const { object } = target;
+  const asked: string[] = [];
+  if (object.storageClass !== undefined && object.storageClass !== "REDUCED_REDUNDANCY") {
+    asked.push("storage_class");
+  }
+  if (object.encryption?.kind === "customer") asked.push("sse_customer_key");
+  else if (object.encryption !== undefined) asked.push("server_side_encryption");
+  if (object.acl !== "bucket-default" && !SEED_CANNED_ACLS.some((acl) => acl === object.acl)) {
+    asked.push("acl");
+  }
+  if (Object.keys(object.tagging).length > 0) asked.push("tagging");
+  return asked;
+}
+
+/**
  * Turns anything an upload threw into a ConnectError for the caller. A
  * ConnectError passes through; a domain error or an S3 error goes through
- * the tables; anything else is INTERNAL, with no detail. An error about a
+ * the tables (S3's read in the light of target, the request's destination,
+ * when known); anything else is INTERNAL, with no detail. An error about a
  * request field carries a google.rpc.BadRequest detail naming it, so a
  * client in any language reads the field without parsing the message.
  */
-export function toConnectError(err: unknown): ConnectError {
+export function toConnectError(err: unknown, target?: UploadTarget): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof FieldError) {
     const code = DOMAIN_CODES.get(err.constructor as FieldErrorClass);
     return fieldError(err.field, err.problem, code ?? Code.Internal, err);
   }
-  return s3ErrorToConnectError(err);
+  return s3ErrorToConnectError(err, target);
 }
 
 /** A ConnectError about field: "field: problem", with the BadRequest detail. */
@@ -175,10 +273,10 @@ function fieldError(field: string, problem: string, code: Code, cause: unknown):
   );
 }
 
-/** The table lookup for an error an S3 call rejected with. */
-export function s3ErrorToConnectError(err: unknown): ConnectError {
+/** The table lookup for an error an S3 call for target rejected with. */
+export function s3ErrorToConnectError(err: unknown, target?: UploadTarget): ConnectError {
   const failure = describeS3Error(err);
-  const { code, field, text } = classify(failure);
+  const { code, field, text } = classify(failure, target);
   const ref = failure.requestId === undefined ? "" : ` (S3 request id ${failure.requestId})`;
   if (field === undefined)
     return new ConnectError(`${text}${ref}`, code, undefined, undefined, err);
@@ -192,12 +290,12 @@ interface Classified {
   readonly text: string;
 }
 
-function classify(failure: S3Failure): Classified {
-  const rule = Object.hasOwn(S3_RULES, failure.code) ? S3_RULES[failure.code] : undefined;
+function classify(failure: S3Failure, target: UploadTarget | undefined): Classified {
+  const rule = ruleFor(failure.code, target);
   if (rule !== undefined) {
     return {
       code: rule.code,
-      field: `${DESTINATION_PATH}.${rule.field}`,
+      field: rule.field === undefined ? undefined : `${DESTINATION_PATH}.${rule.field}`,
       text: `${rule.text} (${failure.code})`,
     };
   }
@@ -243,17 +341,27 @@ function classify(failure: S3Failure): Classified {
 /** Codes worth another attempt of a background upload. */
 const RETRYABLE = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted]);
 
-/** An error as an async upload's status reports it: gRPC code name, message, retryable. */
-export function describeForStatus(err: unknown): {
+/**
+ * An error of an upload to target as an async upload's status reports it:
+ * gRPC code name, message, retryable. A body S3 received damaged
+ * (BadDigest) is worth another attempt: the spooled bytes are verified
+ * before each.
+ */
+export function describeForStatus(
+  err: unknown,
+  target?: UploadTarget,
+): {
   code: string;
   message: string;
   retryable: boolean;
 } {
-  const error = toConnectError(err);
+  const error = toConnectError(err, target);
   return {
     code: codeName(error.code),
     message: error.rawMessage,
-    retryable: RETRYABLE.has(error.code),
+    retryable:
+      RETRYABLE.has(error.code) ||
+      (!(err instanceof FieldError) && describeS3Error(err).code === "BadDigest"),
   };
 }
 

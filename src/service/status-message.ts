@@ -29,6 +29,7 @@ export function statusMessage(record: UploadStatusRecord): UploadStatus {
     committedBytes: BigInt(record.committedBytes),
     totalBytes: record.totalBytes === undefined ? undefined : BigInt(record.totalBytes),
     etag: record.etag,
+    presignedUrl: record.presignedUrl ?? "",
     attempts: record.attempts,
     errorCode: record.errorCode,
     errorMessage: record.errorMessage,

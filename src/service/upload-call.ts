@@ -43,6 +43,8 @@ export interface StoredOutcome {
   readonly etag: string;
   /** Multipart parts; 0 for a single PutObject. */
   readonly parts: number;
+  /** A presigned GET URL of the object, or "" (never logged). */
+  readonly presignedUrl: string;
 }
 
 /** Progress writes of a synchronous upload's status, at most one per this many milliseconds. */
@@ -62,6 +64,8 @@ export class UploadCall {
   #receivedBytes = 0;
   /** When the status last got a progress write (performance.now()). */
   #lastProgressWrite = 0;
+  /** The request's destination, once resolved: S3's errors are read in its light. */
+  #target: UploadTarget | undefined;
 
   constructor(deps: UploadCallDeps, ctx: HandlerContext, rpc: string) {
     this.#deps = deps;
@@ -114,6 +118,7 @@ export class UploadCall {
     this.#log = this.#log.child({ movie: render?.movie ?? "" });
     this.#countStarted(render?.upload?.async === true ? "async" : "sync");
     const resolved = resolveRender(render, this.#deps.settings);
+    this.#target = resolved.target;
     if (sizeBytes !== undefined) this.#deps.limits.checkSize(sizeField, sizeBytes);
     this.#leave = this.#deps.limits.enter(this.#ctx);
     return resolved;
@@ -194,7 +199,7 @@ export class UploadCall {
         ? reason
         : new ConnectError("the call was cancelled", Code.Canceled);
     }
-    return toConnectError(err);
+    return toConnectError(err, this.#target);
   }
 
   /**

@@ -16,7 +16,7 @@ import {
 } from "../gen/render/upload/v1/upload_pb.js";
 import { chunkStage } from "../upload/chunk-stage.js";
 import { memoryBody } from "../upload/memory-body.js";
-import type { ObjectStore } from "../upload/object-store.js";
+import type { ObjectStore, UploadTarget } from "../upload/object-store.js";
 import { type PartStorage, type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
 import { ProgressTicker } from "./progress-ticker.js";
 import { createStatusHandlers } from "./status-handlers.js";
@@ -72,7 +72,8 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         call.startSync(target.url, size);
         const body = memoryBody(req.data, deps.store.digestsFor(target));
         const stored = await deps.store.put(target, body, ctx.signal);
-        call.stored(target, { ...stored, parts: 0 });
+        const presignedUrl = await presign(deps.store, target, stored.versionId);
+        call.stored(target, { ...stored, parts: 0, presignedUrl });
         return {
           token: call.token,
           upload: target.url,
@@ -80,6 +81,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           etag: stored.etag,
           versionId: stored.versionId,
           state: UploadState.SUCCEEDED,
+          presignedUrl,
         };
       });
     },
@@ -155,7 +157,8 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           }),
           toEvent,
         );
-        call.stored(target, result);
+        const presignedUrl = await presign(deps.store, target, result.versionId);
+        call.stored(target, { ...result, presignedUrl });
         yield {
           event: {
             case: "result",
@@ -168,6 +171,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
               sha256: result.sha256,
               parts: result.parts,
               state: UploadState.SUCCEEDED,
+              presignedUrl,
             },
           },
         };
@@ -176,6 +180,12 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
 
     ...createStatusHandlers(deps),
   };
+}
+
+/** A presigned GET URL of the object stored at target, when it asks for one; "" otherwise. */
+function presign(store: ObjectStore, target: UploadTarget, versionId: string): Promise<string> {
+  const seconds = target.presignSeconds;
+  return seconds === undefined ? Promise.resolve("") : store.presignGet(target, versionId, seconds);
 }
 
 /** A progress event's message. */

@@ -51,15 +51,17 @@ export const attempting = (attempt: number): StatusChange => ({
 /** More bytes are in the store. */
 export const committed = (bytes: number): StatusChange => ({ committedBytes: bytes });
 
-/** The object is stored. */
+/** The object is stored (with a presigned URL of it, when one was asked for). */
 export const succeeded = (stored: {
   readonly sizeBytes: number;
   readonly etag: string;
+  readonly presignedUrl?: string | undefined;
 }): StatusChange => ({
   state: "SUCCEEDED",
   committedBytes: stored.sizeBytes,
   totalBytes: stored.sizeBytes,
   etag: stored.etag,
+  presignedUrl: stored.presignedUrl ?? "",
   errorCode: "",
   errorMessage: "",
 });

@@ -24,6 +24,11 @@ export interface UploadStatusRecord {
   /** The object's size, when known. */
   readonly totalBytes: number | undefined;
   readonly etag: string;
+  /**
+   * A presigned GET URL of the object, once SUCCEEDED, when the destination
+   * asked for one (records written before the field existed lack it).
+   */
+  readonly presignedUrl?: string | undefined;
   /** Background attempts made so far. */
   readonly attempts: number;
   /** gRPC code name of the (last) failure, "" for none. */

@@ -237,6 +237,12 @@ async function* requestMessages<I extends DescMessage>(
   for await (const data of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     for (const p of reader.push(data)) yield toMessage(p);
   }
+  // A stream the client reset (a cancel, a deadline on its side, a lost
+  // connection) ends the iteration too, but it is no half-close: the bytes
+  // stop short, and must never read as the whole file.
+  if (req.readableAborted || (req.stream.rstCode ?? 0) !== 0 || req.aborted) {
+    throw new ConnectError("the call was cancelled by the client", Code.Canceled);
+  }
   reader.end();
 }
 

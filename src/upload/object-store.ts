@@ -16,8 +16,8 @@ import type { UploadTarget } from "../destination/destination.js";
 
 export type { UploadTarget };
 
-/** A digest of a body the store may want (node:crypto algorithm names). */
-export type ContentDigest = "sha256" | "md5";
+/** A digest of a body the store may want. */
+export type ContentDigest = "sha256" | "md5" | "crc32c";
 
 /** A body ready to be sent. */
 export interface PartBody {
@@ -35,11 +35,13 @@ export interface StoredObject {
   readonly sizeBytes: number;
 }
 
-/** A part the store holds: its number, its entity tag, its size. */
+/** A part the store holds: its number, its entity tag, its size, and the checksum it was sent with. */
 export interface PartRecord {
   readonly number: number;
   readonly etag: string;
   readonly sizeBytes: number;
+  /** The store's checksum of the part, when it was sent with one (for Complete to list). */
+  readonly checksum?: { readonly algorithm: "CRC32C" | "SHA256"; readonly value: string };
 }
 
 /** An open multipart upload. */
@@ -80,4 +82,9 @@ export interface ObjectStore {
   ): Promise<MultipartUpload>;
   /** Aborts a multipart upload left by an earlier run. Rejects with the store's error. */
   abortMultipart(target: UploadTarget, uploadId: string): Promise<void>;
+  /**
+   * A URL that reads target's object (versionId, if not empty) without
+   * credentials for seconds, signed with target's own (presign_seconds).
+   */
+  presignGet(target: UploadTarget, versionId: string, seconds: number): Promise<string>;
 }

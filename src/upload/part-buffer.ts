@@ -17,9 +17,9 @@
  * Operations are serialised: add(), spill() and seal() may be called without
  * waiting for each other and run in call order.
  */
-import { createHash, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ByteBudget, Lease } from "./byte-budget.js";
+import { createDigest, type DigestHash } from "./content-digest.js";
 import type { ContentDigest, PartBody } from "./object-store.js";
 import type { SpillArea, SpillFile } from "./spill-area.js";
 
@@ -34,7 +34,7 @@ export class PartBuffer {
   readonly #memory: ByteBudget;
   readonly #spill: SpillArea;
   readonly #signal: AbortSignal;
-  readonly #hashes: Map<ContentDigest, Hash>;
+  readonly #hashes: Map<ContentDigest, DigestHash>;
   #chunks: Uint8Array[] = [];
   #leases: Lease[] = [];
   #file: SpillFile | undefined;
@@ -53,7 +53,7 @@ export class PartBuffer {
     this.#memory = memory;
     this.#spill = spill;
     this.#signal = signal;
-    this.#hashes = new Map(digests.map((d) => [d, createHash(d)]));
+    this.#hashes = new Map(digests.map((d) => [d, createDigest(d)]));
   }
 
   /** Bytes added so far. */

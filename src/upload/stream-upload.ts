@@ -162,6 +162,10 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     }
     stop.abort(error);
   };
+  // The caller's cancellation decides at once, even while the pipeline waits
+  // for a part slot: the parts in flight stop, or finish if the upload stays open.
+  const onCallerAbort = () => fail(o.signal.reason);
+  o.signal.addEventListener("abort", onCallerAbort, { once: true });
 
   /** Parts in the stored prefix not yet in a checkpoint (one with no hash state waits). */
   const unreported: PartRecord[] = [];
@@ -338,6 +342,7 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     iterator.return?.().catch(() => {});
     throw failure?.error ?? err;
   } finally {
+    o.signal.removeEventListener("abort", onCallerAbort);
     // A part sent by a single PutObject that failed is freed above; one
     // still held here (an error in seal or put) is freed now.
     await Promise.allSettled([...held].map(free));

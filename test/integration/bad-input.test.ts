@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Code } from "@connectrpc/connect";
 import { type BadInputCase, type SendContext, send, waitFor } from "../support/bad-input.js";
 import { badInputRows, needsRealServer, PART } from "../support/bad-input-rows.js";
@@ -37,6 +37,10 @@ describe("bad input", () => {
   let ctx: SendContext;
   let grpcJs: ReturnType<typeof grpcJsClient>;
   let baseline: string[];
+  /** The existing object's ETag: no row may change it (no_overwrite rows aim at it). */
+  let existingEtag: string | undefined;
+  const existing = () =>
+    directClient().send(new HeadObjectCommand({ Bucket: suite.bucket, Key: "already-there.txt" }));
 
   const suite = useIntegration("ru-bad-input", () => ({
     UPLOAD_PART_BYTES: String(PART),
@@ -50,6 +54,7 @@ describe("bad input", () => {
       new PutObjectCommand({ Bucket: suite.bucket, Key: "already-there.txt", Body: "x" }),
     );
     baseline = await listKeys(suite.bucket);
+    existingEtag = (await existing()).ETag;
     grpcJs = grpcJsClient(suite.server.port);
     ctx = {
       bucket: suite.bucket,
@@ -101,7 +106,8 @@ describe("bad input", () => {
 
     const keys = await listKeys(suite.bucket);
     assert.deepEqual(keys, baseline, "the bucket's keys are unchanged");
-    assert.ok(!keys.includes(row.key), "the key was not written");
+    assert.equal(keys.includes(row.key), baseline.includes(row.key), "the key was not written");
+    assert.equal((await existing()).ETag, existingEtag, "the object already there is unchanged");
     assert.equal(await openMultipartUploads(suite.bucket), 0, "no multipart upload is open");
     assert.deepEqual(await readdir(join(suite.server.varDir, "spool")), [], "nothing was spooled");
 

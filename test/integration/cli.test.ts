@@ -10,9 +10,17 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { HeadObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectTaggingCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { MiB } from "../support/stream-data.js";
-import { createBucket, directClient, owner, removeBucket, s3Host } from "./support/s3-fixture.js";
+import {
+  anonymousGet,
+  createBucket,
+  directClient,
+  kmsKeyId,
+  owner,
+  removeBucket,
+  s3Host,
+} from "./support/s3-fixture.js";
 import { root } from "./support/service-process.js";
 import { objectSha256 } from "./support/status.js";
 import { startServer, type TestServer } from "./support/test-server.js";
@@ -160,6 +168,113 @@ describe("the render-upload command", () => {
     assert.equal(head.ContentDisposition, "attachment");
     assert.deepEqual(head.Metadata, { render: "42", scene: "b" });
     assert.equal(await objectSha256(bucket, "cli/still.png"), sha256(data));
+  });
+
+  it("has a flag for each addition: class, tags, no ACL, owner, no-overwrite, a presigned URL", async () => {
+    const clip = join(dir, "clip.mp4");
+    const data = randomBytes(100_000);
+    await writeFile(clip, data);
+    const args = [
+      "put",
+      clip,
+      "--bucket",
+      bucket,
+      "--key",
+      "cli/additions.mp4",
+      "--s3host",
+      s3Host,
+      "--acl",
+      "bucket-default",
+      "--storage-class",
+      "GLACIER_IR",
+      "--tagging",
+      "project=p-1",
+      "--tagging",
+      "scene=b",
+      "--expected-bucket-owner",
+      "111122223333",
+      "--no-overwrite",
+      "--presign-seconds",
+      "600",
+    ];
+    const out = await cli(args, awsEnv);
+    assert.equal(out.code, 0, out.stderr);
+    const [url, presigned, ...rest] = out.stdout.trimEnd().split("\n");
+    assert.equal(url, `http://${s3Host}/${bucket}/cli/additions.mp4`);
+    assert.deepEqual(rest, []);
+    assert.equal((await anonymousGet(url ?? "")).status, 403, "bucket-default: private here");
+    const got = await anonymousGet(presigned ?? "");
+    assert.equal(got.status, 200);
+    assert.ok(got.body.equals(data));
+    const s3 = directClient();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: "cli/additions.mp4" }));
+    assert.equal(head.StorageClass, "GLACIER_IR");
+    const tags = await s3.send(
+      new GetObjectTaggingCommand({ Bucket: bucket, Key: "cli/additions.mp4" }),
+    );
+    assert.deepEqual((tags.TagSet ?? []).map((t) => `${t.Key}=${t.Value}`).sort(), [
+      "project=p-1",
+      "scene=b",
+    ]);
+    const again = await cli([...args, "--json"], awsEnv);
+    assert.equal(again.code, 1);
+    const { error } = JSON.parse(again.stdout) as { error: { code: string; message: string } };
+    assert.equal(error.code, "ALREADY_EXISTS");
+    assert.match(error.message, /^render\.upload\.destination\.no_overwrite: /);
+    assertNoSecret(out);
+  });
+
+  it("encrypts with --sse-customer-key (or its variable) and --server-side-encryption, printing no key", async () => {
+    const key = randomBytes(32).toString("base64");
+    const base = ["put", movie, "--bucket", bucket, "--s3host", s3Host, "--json"];
+    const out = await cli([...base, "--key", "cli/ssec.mp4", "--sse-customer-key", key], awsEnv);
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(!out.stdout.includes(key) && !out.stderr.includes(key), "the key is not printed");
+    const customer = { SSECustomerAlgorithm: "AES256", SSECustomerKey: key } as const;
+    const head = await directClient().send(
+      new HeadObjectCommand({ Bucket: bucket, Key: "cli/ssec.mp4", ...customer }),
+    );
+    assert.equal(head.SSECustomerAlgorithm, "AES256");
+    const fromEnv = await cli([...base, "--key", "cli/ssec-env.mp4"], {
+      ...awsEnv,
+      RENDER_UPLOAD_SSE_CUSTOMER_KEY: key,
+    });
+    assert.equal(fromEnv.code, 0, fromEnv.stderr);
+    await directClient().send(
+      new HeadObjectCommand({ Bucket: bucket, Key: "cli/ssec-env.mp4", ...customer }),
+    );
+    const bad = `${key.slice(0, 20)}not-a-key`;
+    const refused = await cli(
+      [...base, "--key", "cli/bad.mp4", `--sse-customer-key=${bad}`],
+      awsEnv,
+    );
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /render\.upload\.destination\.sse_customer_key: must be the base64/,
+    );
+    assert.ok(!refused.stdout.includes(bad) && !refused.stderr.includes(bad));
+    if (kmsKeyId !== undefined) {
+      const kms = await cli(
+        [
+          ...base,
+          "--key",
+          "cli/kms.mp4",
+          "--server-side-encryption",
+          "aws:kms",
+          "--sse-kms-key-id",
+          kmsKeyId,
+          "--sse-kms-bucket-key",
+        ],
+        awsEnv,
+      );
+      assert.equal(kms.code, 0, kms.stderr);
+      const kmsHead = await directClient().send(
+        new HeadObjectCommand({ Bucket: bucket, Key: "cli/kms.mp4" }),
+      );
+      assert.equal(kmsHead.ServerSideEncryption, "aws:kms");
+      assert.equal(kmsHead.SSEKMSKeyId, kmsKeyId);
+    }
   });
 
   it("reports a bad bucket as INVALID_ARGUMENT naming the field, exit status 1", async () => {

@@ -174,7 +174,7 @@ describe("errors", () => {
       { filename: "ä".repeat(513) },
       /destination\.filename.*1026 UTF-8 bytes/,
     ],
-    ["acl not one of the four", { acl: "bucket-owner-full-control" }, /destination\.acl/],
+    ["acl not a canned ACL", { acl: "bucket-owner" }, /destination\.acl/],
     ["type not s3", { type: "ftp" }, /destination\.type/],
     [
       "metadata key not a token",

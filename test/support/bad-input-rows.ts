@@ -34,6 +34,10 @@ export const PART = 5 * MiB;
 const MULTIPART = 11 * MiB;
 
 /** Secrets the rows send, each distinctive, none of which may ever show. */
+/** SSE-C keys that are not the base64 of 32 bytes: they may never show either. */
+const SHORT_SSE_C_KEY = Buffer.from("BadInputSseC16by").toString("base64");
+const RAW_SSE_C_KEY = "BadInputRawSseCKey0123456789abcd";
+const GOOD_SSE_C_KEY = Buffer.from("BadInputGoodSseCKey/0123456789ab").toString("base64");
 const WRONG_SECRET = "BadInputWrongSecret/7f3a9c1e5b2d8f4a6c0e9b1d";
 const UNKNOWN_KEY_SECRET = "BadInputUnknownKeySecret/0c4e8a2f6b1d9e3c7a5f";
 const SPACED_SECRET = "BadInput Spaced Secret 5d9b3f7e1a";
@@ -64,7 +68,14 @@ const missingBucket = `ru-bad-input-missing-${randomBytes(4).toString("hex")}`;
 const BUCKET_CHARS =
   "may contain only lower-case letters, digits, dots \\(\\.\\) and hyphens \\(-\\)";
 const BUCKET_ENDS = "must begin and end with a letter or digit$";
-const ACLS = "must be one of private, public-read, public-read-write, authenticated-read";
+const ACLS =
+  "must be one of private, public-read, public-read-write, authenticated-read, aws-exec-read, bucket-owner-read, bucket-owner-full-control, bucket-default";
+const CLASSES = "must be one of STANDARD, REDUCED_REDUNDANCY, STANDARD_IA, [A-Z_, ]+";
+const SSE = "must be one of AES256, aws:kms \\(or empty for the bucket's default\\)";
+const ONLY_KMS = 'is only for server_side_encryption "aws:kms"';
+const SSE_C_KEY = "must be the base64 of exactly 32 bytes \\(an AES-256 key\\)$";
+const OWNER = "must be an AWS account id of 12 digits";
+const TAG_CHARS = "may contain only letters, digits, spaces and \\+ - = \\. _ : / @$";
 const NOT_ASCII = "must be printable ASCII with no line breaks$";
 const TOKEN_KEY = "key must be a non-empty header token";
 const KEY_CHARS = "must be 1 to 256 printable ASCII characters without spaces$";
@@ -281,12 +292,368 @@ export function badInputRows(s3Host: string): BadInputCase[] {
       field: dest("acl", `${ACLS}, not "PUBLIC-READ"$`),
     },
     {
-      name: 'acl: "bucket-owner-full-control"',
+      name: 'acl: "bucket-owner" (no such canned ACL)',
       via: "unary",
-      key: key("acl-bofc"),
-      dest: { acl: "bucket-owner-full-control" },
+      key: key("acl-bucket-owner"),
+      dest: { acl: "bucket-owner" },
       code: Code.InvalidArgument,
-      field: dest("acl", `${ACLS}, not "bucket-owner-full-control"$`),
+      field: dest("acl", `${ACLS}, not "bucket-owner"$`),
+    },
+    {
+      name: "acl: CR/LF and a header after it",
+      via: "unary",
+      key: key("acl-crlf"),
+      dest: { acl: "private\r\nx-amz-grant-read: uri=AllUsers" },
+      code: Code.InvalidArgument,
+      field: dest(
+        "acl",
+        `${ACLS}, not "${literal("private\\r\\nx-amz-grant-read: uri=AllUsers")}"$`,
+      ),
+    },
+    {
+      name: "acl: aws-exec-read, which the store does not offer (Ceph RGW 16)",
+      via: "unary",
+      key: key("acl-aws-exec-read"),
+      dest: { acl: "aws-exec-read" },
+      code: Code.InvalidArgument,
+      field: dest(
+        "acl",
+        "S3 rejected an object setting; this request set acl, which the store may not offer \\(InvalidArgument\\)",
+      ),
+      reachesS3: true,
+    },
+
+    // storage_class
+    {
+      name: "storage_class: unknown",
+      via: "unary",
+      key: key("sc-unknown"),
+      dest: { storageClass: "COLD" },
+      code: Code.InvalidArgument,
+      field: dest("storage_class", `${CLASSES}, not "COLD"$`),
+    },
+    {
+      name: "storage_class: lower case",
+      via: "unary",
+      key: key("sc-lower"),
+      dest: { storageClass: "glacier" },
+      code: Code.InvalidArgument,
+      field: dest("storage_class", `${CLASSES}, not "glacier"$`),
+    },
+    {
+      name: "storage_class: CR/LF and a header after it",
+      via: "unary",
+      key: key("sc-crlf"),
+      dest: { storageClass: "STANDARD\r\nx-amz-acl: public-read-write" },
+      code: Code.InvalidArgument,
+      field: dest(
+        "storage_class",
+        `${CLASSES}, not "${literal("STANDARD\\r\\nx-amz-acl: public-read-write")}"$`,
+      ),
+    },
+    {
+      name: "storage_class: another class than reduced_redundancy asks for",
+      via: "unary",
+      key: key("sc-conflict"),
+      dest: { storageClass: "GLACIER", reducedRedundancy: true },
+      code: Code.InvalidArgument,
+      field: dest(
+        "storage_class",
+        "is GLACIER, but reduced_redundancy asks for REDUCED_REDUNDANCY: give one of them$",
+      ),
+    },
+    {
+      name: "storage_class: unknown, on a stream",
+      via: "stream",
+      key: key("sc-unknown-stream"),
+      dest: { storageClass: "ARCHIVE" },
+      code: Code.InvalidArgument,
+      field: dest("storage_class", `${CLASSES}, not "ARCHIVE"$`),
+    },
+    {
+      name: "storage_class: a class the store does not offer (OUTPOSTS on Ceph RGW)",
+      via: "unary",
+      key: key("sc-not-offered"),
+      dest: { storageClass: "OUTPOSTS" },
+      code: Code.InvalidArgument,
+      field: dest(
+        "storage_class",
+        "S3 rejected an object setting; this request set storage_class, which the store may not offer \\(InvalidArgument\\)",
+      ),
+      reachesS3: true,
+    },
+
+    // server_side_encryption, sse_kms_key_id, sse_kms_bucket_key
+    {
+      name: "server_side_encryption: lower case",
+      via: "unary",
+      key: key("sse-lower"),
+      dest: { serverSideEncryption: "aes256" },
+      code: Code.InvalidArgument,
+      field: dest("server_side_encryption", `${SSE}, not "aes256"$`),
+    },
+    {
+      name: "server_side_encryption: aws:kms:dsse (not offered)",
+      via: "unary",
+      key: key("sse-dsse"),
+      dest: { serverSideEncryption: "aws:kms:dsse" },
+      code: Code.InvalidArgument,
+      field: dest("server_side_encryption", `${SSE}, not "aws:kms:dsse"$`),
+    },
+    {
+      name: "server_side_encryption: CR/LF and a header after it",
+      via: "unary",
+      key: key("sse-crlf"),
+      dest: { serverSideEncryption: "AES256\r\nx-amz-acl: public-read" },
+      code: Code.InvalidArgument,
+      field: dest(
+        "server_side_encryption",
+        `${SSE}, not "${literal("AES256\\r\\nx-amz-acl: public-read")}"$`,
+      ),
+    },
+    {
+      name: "sse_kms_key_id: with AES256",
+      via: "unary",
+      key: key("kms-key-aes256"),
+      dest: { serverSideEncryption: "AES256", sseKmsKeyId: "alias/renders" },
+      code: Code.InvalidArgument,
+      field: dest("sse_kms_key_id", `${ONLY_KMS}, not "AES256"$`),
+    },
+    {
+      name: "sse_kms_key_id: without server_side_encryption",
+      via: "unary",
+      key: key("kms-key-alone"),
+      dest: { sseKmsKeyId: "alias/renders" },
+      code: Code.InvalidArgument,
+      field: dest("sse_kms_key_id", `${ONLY_KMS}, which is not set$`),
+    },
+    {
+      name: "sse_kms_key_id: CR/LF",
+      via: "unary",
+      key: key("kms-key-crlf"),
+      dest: { serverSideEncryption: "aws:kms", sseKmsKeyId: "alias/renders\r\nx-amz-acl: x" },
+      code: Code.InvalidArgument,
+      field: dest("sse_kms_key_id", "must be a KMS key id, key ARN or alias ARN"),
+    },
+    {
+      name: "sse_kms_key_id: longer than 2048 characters",
+      via: "unary",
+      key: key("kms-key-long"),
+      dest: { serverSideEncryption: "aws:kms", sseKmsKeyId: "k".repeat(2049) },
+      code: Code.InvalidArgument,
+      field: dest("sse_kms_key_id", "must be a KMS key id, key ARN or alias ARN: 1 to 2048"),
+    },
+    {
+      name: "sse_kms_key_id: a key the store's KMS does not have (Ceph RGW: InvalidAccessKeyId)",
+      via: "unary",
+      key: key("kms-key-unknown"),
+      dest: { serverSideEncryption: "aws:kms", sseKmsKeyId: "no-such-test-key" },
+      code: Code.PermissionDenied,
+      field: dest("sse_kms_key_id", "S3 could not use the KMS key"),
+      reachesS3: true,
+    },
+    {
+      name: "sse_kms_bucket_key: with AES256",
+      via: "unary",
+      key: key("bucket-key-aes256"),
+      dest: { serverSideEncryption: "AES256", sseKmsBucketKey: true },
+      code: Code.InvalidArgument,
+      field: dest("sse_kms_bucket_key", `${ONLY_KMS}, not "AES256"$`),
+    },
+
+    // sse_customer_key: a credential, never repeated
+    {
+      name: "sse_customer_key: 16 bytes",
+      via: "unary",
+      key: key("ssec-short"),
+      dest: { sseCustomerKey: SHORT_SSE_C_KEY },
+      secret: SHORT_SSE_C_KEY,
+      code: Code.InvalidArgument,
+      field: dest("sse_customer_key", SSE_C_KEY),
+    },
+    {
+      name: "sse_customer_key: 32 characters, not base64 of 32 bytes",
+      via: "unary",
+      key: key("ssec-raw"),
+      dest: { sseCustomerKey: RAW_SSE_C_KEY },
+      secret: RAW_SSE_C_KEY,
+      code: Code.InvalidArgument,
+      field: dest("sse_customer_key", SSE_C_KEY),
+    },
+    {
+      name: "sse_customer_key: CR/LF after a good key",
+      via: "unary",
+      key: key("ssec-crlf"),
+      dest: { sseCustomerKey: `${GOOD_SSE_C_KEY}\r\n` },
+      secret: GOOD_SSE_C_KEY,
+      code: Code.InvalidArgument,
+      field: dest("sse_customer_key", SSE_C_KEY),
+    },
+    {
+      name: "sse_customer_key: with server_side_encryption",
+      via: "unary",
+      key: key("ssec-and-sse"),
+      dest: { sseCustomerKey: GOOD_SSE_C_KEY, serverSideEncryption: "AES256" },
+      secret: GOOD_SSE_C_KEY,
+      code: Code.InvalidArgument,
+      field: dest("sse_customer_key", "and server_side_encryption are exclusive"),
+    },
+    {
+      name: "sse_customer_key: 16 bytes, on a stream",
+      via: "stream",
+      key: key("ssec-short-stream"),
+      dest: { sseCustomerKey: SHORT_SSE_C_KEY },
+      secret: SHORT_SSE_C_KEY,
+      code: Code.InvalidArgument,
+      field: dest("sse_customer_key", SSE_C_KEY),
+    },
+
+    // tagging
+    {
+      name: "tagging: 11 tags",
+      via: "unary",
+      key: key("tags-eleven"),
+      dest: { tagging: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, "v"])) },
+      code: Code.InvalidArgument,
+      field: dest("tagging", "has 11 tags; S3 allows at most 10 per object$"),
+    },
+    {
+      name: "tagging: a key of 129 characters",
+      via: "unary",
+      key: key("tags-long-key"),
+      dest: { tagging: { ["k".repeat(129)]: "v" } },
+      code: Code.InvalidArgument,
+      field: dest('tagging\\["k{64}\\.\\.\\."\\]', "key must be 1 to 128 characters$"),
+    },
+    {
+      name: "tagging: a value of 257 characters",
+      via: "unary",
+      key: key("tags-long-value"),
+      dest: { tagging: { project: "v".repeat(257) } },
+      code: Code.InvalidArgument,
+      field: dest('tagging\\["project"\\]', "value must be at most 256 characters$"),
+    },
+    {
+      name: "tagging: CR/LF in a value",
+      via: "unary",
+      key: key("tags-crlf"),
+      dest: { tagging: { project: "p-1\r\nx-amz-acl: public-read" } },
+      code: Code.InvalidArgument,
+      field: dest('tagging\\["project"\\]', `value ${TAG_CHARS}`),
+    },
+    {
+      name: "tagging: an & in a key",
+      via: "unary",
+      key: key("tags-ampersand"),
+      dest: { tagging: { "a&b": "v" } },
+      code: Code.InvalidArgument,
+      field: dest('tagging\\["a&b"\\]', `key ${TAG_CHARS}`),
+    },
+    {
+      name: "tagging: the reserved aws: prefix",
+      via: "unary",
+      key: key("tags-aws"),
+      dest: { tagging: { "aws:createdBy": "me" } },
+      code: Code.InvalidArgument,
+      field: dest(
+        'tagging\\["aws:createdBy"\\]',
+        'key must not begin with the reserved prefix "aws:"$',
+      ),
+    },
+    {
+      name: "tagging: 11 tags, on a stream",
+      via: "stream",
+      key: key("tags-eleven-stream"),
+      dest: { tagging: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, "v"])) },
+      code: Code.InvalidArgument,
+      field: dest("tagging", "has 11 tags"),
+    },
+
+    // expected_bucket_owner
+    {
+      name: "expected_bucket_owner: 11 digits",
+      via: "unary",
+      key: key("owner-short"),
+      dest: { expectedBucketOwner: "11112222333" },
+      code: Code.InvalidArgument,
+      field: dest("expected_bucket_owner", `${OWNER}, not "11112222333"$`),
+    },
+    {
+      name: "expected_bucket_owner: CR/LF",
+      via: "unary",
+      key: key("owner-crlf"),
+      dest: { expectedBucketOwner: "111122223333\r\nx-amz-acl: public-read" },
+      code: Code.InvalidArgument,
+      field: dest(
+        "expected_bucket_owner",
+        `${OWNER}, not "${literal("111122223333\\r\\nx-amz-acl: public-read")}"$`,
+      ),
+    },
+    {
+      name: "expected_bucket_owner: a canonical user id",
+      via: "unary",
+      key: key("owner-canonical"),
+      dest: { expectedBucketOwner: "1ea9f667f8ec65aa76ca17cbacfda01b" },
+      code: Code.InvalidArgument,
+      field: dest("expected_bucket_owner", OWNER),
+    },
+
+    // presign_seconds
+    {
+      name: "presign_seconds: a second over 7 days",
+      via: "unary",
+      key: key("presign-long"),
+      dest: { presignSeconds: 604_801 },
+      code: Code.InvalidArgument,
+      field: dest(
+        "presign_seconds",
+        "is 604801; a presigned URL is valid for at most 604800 seconds \\(7 days\\)$",
+      ),
+    },
+    {
+      name: "presign_seconds: the largest uint32",
+      via: "stream",
+      key: key("presign-max"),
+      dest: { presignSeconds: 4_294_967_295 },
+      code: Code.InvalidArgument,
+      field: dest("presign_seconds", "is 4294967295; a presigned URL is valid for at most"),
+    },
+    {
+      name: "presign_seconds: with sse_customer_key",
+      via: "unary",
+      key: key("presign-ssec"),
+      dest: { presignSeconds: 60, sseCustomerKey: GOOD_SSE_C_KEY },
+      secret: GOOD_SSE_C_KEY,
+      code: Code.InvalidArgument,
+      field: dest("presign_seconds", "cannot be used with sse_customer_key"),
+    },
+
+    // no_overwrite: the object exists (the suite's "already-there.txt")
+    {
+      name: "no_overwrite: PutObject on a key that exists (If-None-Match, 412)",
+      via: "unary",
+      key: "already-there.txt",
+      dest: { noOverwrite: true },
+      code: Code.AlreadyExists,
+      field: dest(
+        "no_overwrite",
+        "an object with this key already exists, so nothing was written \\(PreconditionFailed\\)",
+      ),
+      reachesS3: true,
+    },
+    {
+      name: "no_overwrite: a multipart upload to a key that exists is aborted before Complete",
+      via: "stream",
+      key: "already-there.txt",
+      dest: { noOverwrite: true },
+      messages: function* (h) {
+        yield h;
+        for (const chunk of chunksOf(MULTIPART)) yield chunkMessage(chunk);
+      },
+      code: Code.AlreadyExists,
+      field: dest("no_overwrite", "an object with this key already exists"),
+      reachesS3: true,
+      multipart: true,
     },
 
     // contenttype
@@ -902,6 +1269,34 @@ export function badInputRows(s3Host: string): BadInputCase[] {
     },
 
     // async: the same checks, before anything is spooled
+    {
+      name: "async: a bad sse_customer_key",
+      via: "unary",
+      async: true,
+      key: key("async-ssec"),
+      dest: { sseCustomerKey: RAW_SSE_C_KEY },
+      secret: RAW_SSE_C_KEY,
+      code: Code.InvalidArgument,
+      field: dest("sse_customer_key", SSE_C_KEY),
+    },
+    {
+      name: "async: CR/LF in a tag, on a stream",
+      via: "stream",
+      async: true,
+      key: key("async-tags-stream"),
+      dest: { tagging: { project: "a\nb" } },
+      code: Code.InvalidArgument,
+      field: dest('tagging\\["project"\\]', `value ${TAG_CHARS}`),
+    },
+    {
+      name: "async: a KMS key id with AES256",
+      via: "unary",
+      async: true,
+      key: key("async-kms-aes256"),
+      dest: { serverSideEncryption: "AES256", sseKmsKeyId: "alias/renders" },
+      code: Code.InvalidArgument,
+      field: dest("sse_kms_key_id", `${ONLY_KMS}, not "AES256"$`),
+    },
     {
       name: "async: a bad acl",
       via: "unary",

@@ -162,6 +162,12 @@ export class FakeStore implements ObjectStore {
     this.calls.push(`abortMultipart ${uploadId}`);
   }
 
+  /** A fake link that says what it was asked for; no store request. */
+  async presignGet(target: UploadTarget, versionId: string, seconds: number): Promise<string> {
+    const version = versionId === "" ? "" : `versionId=${versionId}&`;
+    return `https://presigned.invalid/${target.bucket}/${target.key}?${version}expires=${seconds}`;
+  }
+
   /** The stored parts, in order, as one buffer. */
   assembled(): Buffer {
     const numbers = [...this.parts.keys()].sort((a, b) => a - b);

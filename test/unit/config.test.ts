@@ -62,6 +62,7 @@ describe("loadConfig: defaults", () => {
     assert.equal(config.s3.defaultRegion, "us-east-1");
     assert.equal(config.s3.forcePathStyle, false);
     assert.equal(config.s3.checksumMode, "WHEN_REQUIRED");
+    assert.equal(config.s3.checksumAlgorithm, undefined, "no x-amz-checksum-* by default");
     assert.equal(config.s3.serviceCredentials, undefined);
     assert.equal(config.s3.maxAttempts, 3);
     assert.equal(config.s3.connectTimeoutMs, 5_000);
@@ -107,6 +108,7 @@ describe("loadConfig: values", () => {
       S3_CONNECT_TIMEOUT_MS: "1000",
       S3_REQUEST_TIMEOUT_MS: "2000",
       S3_PAYLOAD_SIGNING: "unsigned",
+      S3_CHECKSUM_ALGORITHM: "CRC32C",
       UPLOAD_PART_BYTES: String(16 * 1024 * 1024),
       UPLOAD_PART_CONCURRENCY: "8",
       UPLOAD_BUFFER_BYTES: String(64 * 1024 * 1024),
@@ -143,6 +145,7 @@ describe("loadConfig: values", () => {
     assert.equal(config.s3.connectTimeoutMs, 1000);
     assert.equal(config.s3.requestTimeoutMs, 2000);
     assert.equal(config.s3.payloadSigning, "unsigned");
+    assert.equal(config.s3.checksumAlgorithm, "CRC32C");
     assert.deepEqual(config.upload, {
       partBytes: 16 * 1024 * 1024,
       partConcurrency: 8,
@@ -219,6 +222,12 @@ describe("loadConfig: bad values name the variable", () => {
       'LOG_LEVEL: "verbose" is not one of fatal, error, warn, info, debug, trace, silent',
     );
     assertConfigError({ LOG_LEVEL: "INFO" }, "LOG_LEVEL");
+  });
+  test("S3_CHECKSUM_ALGORITHM: none, CRC32C, SHA256, nothing else", () => {
+    assert.equal(loadConfig({ S3_CHECKSUM_ALGORITHM: "none" }).s3.checksumAlgorithm, undefined);
+    assert.equal(loadConfig({ S3_CHECKSUM_ALGORITHM: "SHA256" }).s3.checksumAlgorithm, "SHA256");
+    assertConfigError({ S3_CHECKSUM_ALGORITHM: "crc32c" }, "S3_CHECKSUM_ALGORITHM");
+    assertConfigError({ S3_CHECKSUM_ALGORITHM: "CRC32" }, "S3_CHECKSUM_ALGORITHM");
   });
   test("S3_CHECKSUM_MODE unknown", () => {
     assertConfigError({ S3_CHECKSUM_MODE: "always" }, "S3_CHECKSUM_MODE");

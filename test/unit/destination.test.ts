@@ -9,6 +9,7 @@ import {
   type DestinationInput,
   type DestinationSettings,
   resolveDestination,
+  UNSET_ADDITIONS,
   type UploadTarget,
 } from "../../src/destination/destination.js";
 import { parseHostAllowlist } from "../../src/destination/host-allowlist.js";
@@ -37,6 +38,7 @@ const SEED: DestinationInput = {
   reducedRedundancy: false,
   cachecontrol: "",
   metadata: {},
+  ...UNSET_ADDITIONS,
 };
 
 function resolve(
@@ -88,7 +90,12 @@ describe("resolveDestination: the seed's example", () => {
       acl: "public-read",
       storageClass: undefined,
       metadata: {},
+      tagging: {},
+      encryption: undefined,
     });
+    assert.equal(target.noOverwrite, false);
+    assert.equal(target.expectedBucketOwner, undefined);
+    assert.equal(target.presignSeconds, undefined);
     assert.equal(target.credentials.kind, "caller");
     if (target.credentials.kind === "caller") {
       assert.equal(target.credentials.accessKeyId, "AKIAIOSFODNN7EXAMPLE");
@@ -390,31 +397,35 @@ describe("resolveDestination: acl", () => {
   test("defaults to public-read", () => {
     assert.equal(resolve({ acl: "" }).object.acl, "public-read");
   });
-  test("the four canned ACLs", () => {
+  test("every canned ACL S3 defines: the seed's four, and three more", () => {
     assert.deepEqual(CANNED_ACLS, [
       "private",
       "public-read",
       "public-read-write",
       "authenticated-read",
+      "aws-exec-read",
+      "bucket-owner-read",
+      "bucket-owner-full-control",
     ]);
     for (const acl of CANNED_ACLS) assert.equal(resolve({ acl }).object.acl, acl);
   });
-  const bad: ReadonlyArray<readonly [string, string]> = [
-    [
-      "PUBLIC-READ",
-      'must be one of private, public-read, public-read-write, authenticated-read, not "PUBLIC-READ"',
-    ],
-    [
-      "bucket-owner-full-control",
-      'must be one of private, public-read, public-read-write, authenticated-read, not "bucket-owner-full-control"',
-    ],
-    [
-      " private",
-      'must be one of private, public-read, public-read-write, authenticated-read, not " private"',
-    ],
-  ];
-  for (const [acl, problem] of bad) {
-    test(`rejects ${JSON.stringify(acl)}`, () => assertRejects({ acl }, "acl", problem));
+  test('"bucket-default" asks for no ACL at all', () => {
+    assert.equal(resolve({ acl: "bucket-default" }).object.acl, "bucket-default");
+  });
+  const ACLS =
+    "private, public-read, public-read-write, authenticated-read, aws-exec-read, bucket-owner-read, bucket-owner-full-control, bucket-default";
+  for (const acl of [
+    "PUBLIC-READ",
+    " private",
+    "bucket-owner",
+    "public-read\r\nx-amz-acl: private",
+  ]) {
+    test(`rejects ${JSON.stringify(acl)}`, () =>
+      assertRejects(
+        { acl },
+        "acl",
+        `must be one of ${ACLS}, not "${JSON.stringify(acl).slice(1, -1)}"`,
+      ));
   }
 });
 

@@ -2,6 +2,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  type DestinationInput,
+  resolveDestination,
+  UNSET_ADDITIONS,
+} from "../../src/destination/destination.js";
+import { parseHostAllowlist } from "../../src/destination/host-allowlist.js";
+import {
   ChecksumMismatchError,
   HostNotAllowedError,
   InvalidFieldError,
@@ -15,7 +21,12 @@ import {
   underPath,
 } from "../../src/errors.js";
 import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
-import { s3ErrorToConnectError, toConnectError } from "../../src/service/error-table.js";
+import { PreconditionFailed } from "../../src/s3/no-overwrite.js";
+import {
+  describeForStatus,
+  s3ErrorToConnectError,
+  toConnectError,
+} from "../../src/service/error-table.js";
 import { DESTINATION_PATH } from "../../src/service/render-request.js";
 
 /** Text an S3 store put in its error message: it must never reach the caller. */
@@ -49,6 +60,14 @@ describe("toConnectError: S3 error codes", () => {
     ["InvalidStorageClass", 400, Code.InvalidArgument, "reduced_redundancy"],
     ["InvalidArgument", 400, Code.InvalidArgument, "reduced_redundancy"],
     ["AccessControlListNotSupported", 400, Code.FailedPrecondition, "acl"],
+    ["PreconditionFailed", 412, Code.AlreadyExists, "no_overwrite"],
+    ["ConditionalRequestConflict", 409, Code.Aborted, "no_overwrite"],
+    ["InvalidTag", 400, Code.InvalidArgument, "tagging"],
+    ["InvalidEncryptionAlgorithmError", 400, Code.InvalidArgument, "server_side_encryption"],
+    ["KMS.NotFoundException", 400, Code.NotFound, "sse_kms_key_id"],
+    ["KMS.DisabledException", 400, Code.FailedPrecondition, "sse_kms_key_id"],
+    ["KMS.KMSInvalidStateException", 400, Code.FailedPrecondition, "sse_kms_key_id"],
+    ["KMS.ThrottlingException", 400, Code.Unavailable, "sse_kms_key_id"],
     ["PermanentRedirect", 301, Code.FailedPrecondition, "s3host"],
     ["AuthorizationHeaderMalformed", 400, Code.FailedPrecondition, "s3host"],
     ["SlowDown", 503, Code.Unavailable, "s3host"],
@@ -386,6 +405,119 @@ describe("toConnectError: store-controlled names and request ids", () => {
     assert.equal(
       err.rawMessage,
       "render.upload.destination: S3 refused the upload with HTTP 400 (constructor)",
+    );
+  });
+});
+
+/** A target with the seed's example fields and change on top. */
+function targetWith(change: Partial<DestinationInput>) {
+  return resolveDestination(
+    {
+      type: "s3",
+      bucket: "mybucket",
+      filename: "out.mp4",
+      awsAccessKeyId: "AKIAIOSFODNN7EXAMPLE",
+      awsSecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+      awsUsePolicy: false,
+      s3host: "",
+      secure: false,
+      contenttype: "",
+      contentdisposition: "",
+      acl: "",
+      reducedRedundancy: false,
+      cachecontrol: "",
+      metadata: {},
+      ...UNSET_ADDITIONS,
+      ...change,
+    },
+    {
+      allowedHosts: parseHostAllowlist("aws"),
+      defaultEndpoint: undefined,
+      defaultRegion: "us-east-1",
+      forcePathStyle: false,
+    },
+  );
+}
+
+describe("toConnectError: the additions to the seed's destination", () => {
+  test("BadDigest -> DataLoss, about no field, and worth another async attempt", () => {
+    const err = toConnectError(s3Error("BadDigest", 400, "r1"));
+    assert.equal(err.code, Code.DataLoss);
+    assert.match(err.rawMessage, /^the bytes S3 received do not match their Content-MD5/);
+    assert.deepEqual(err.findDetails(BadRequestSchema), []);
+    assertNoEcho(err);
+    assert.deepEqual(describeForStatus(s3Error("BadDigest", 400)), {
+      code: "DATA_LOSS",
+      message: err.rawMessage.replace(" (S3 request id r1)", ""),
+      retryable: true,
+    });
+    assert.equal(
+      describeForStatus(new ChecksumMismatchError("sha256", "differs")).retryable,
+      false,
+    );
+  });
+
+  test("the HeadObject check before Complete reads as S3's PreconditionFailed", () => {
+    const err = toConnectError(new PreconditionFailed());
+    assert.equal(err.code, Code.AlreadyExists);
+    assert.equal(
+      err.rawMessage,
+      "render.upload.destination.no_overwrite: an object with this key already exists, so nothing was written (PreconditionFailed)",
+    );
+  });
+
+  test("InvalidArgument keeps the seed's rule when no addition is set", () => {
+    for (const target of [undefined, targetWith({}), targetWith({ reducedRedundancy: true })]) {
+      const err = toConnectError(s3Error("InvalidArgument", 400), target);
+      assert.match(err.rawMessage, /^render\.upload\.destination\.reduced_redundancy: /);
+    }
+  });
+
+  test("InvalidArgument names the additions the request set", () => {
+    const cases: ReadonlyArray<readonly [Partial<DestinationInput>, string, string]> = [
+      [{ storageClass: "GLACIER" }, "storage_class", "storage_class"],
+      [{ serverSideEncryption: "aws:kms" }, "server_side_encryption", "server_side_encryption"],
+      [
+        { sseCustomerKey: Buffer.alloc(32).toString("base64"), tagging: { a: "b" } },
+        "sse_customer_key",
+        "sse_customer_key, tagging",
+      ],
+      [{ acl: "aws-exec-read" }, "acl", "acl"],
+      [
+        { storageClass: "STANDARD_IA", serverSideEncryption: "AES256" },
+        "storage_class",
+        "storage_class, server_side_encryption",
+      ],
+    ];
+    for (const [change, field, listed] of cases) {
+      const err = toConnectError(s3Error("InvalidArgument", 400), targetWith(change));
+      assert.equal(err.code, Code.InvalidArgument);
+      assert.equal(
+        err.rawMessage,
+        `render.upload.destination.${field}: S3 rejected an object setting; this request set ${listed}, which the store may not offer (InvalidArgument)`,
+      );
+    }
+  });
+
+  test("InvalidAccessKeyId with SSE-KMS names the KMS key as well (Ceph RGW's answer)", () => {
+    const kms = targetWith({ serverSideEncryption: "aws:kms", sseKmsKeyId: "nope" });
+    const err = toConnectError(s3Error("InvalidAccessKeyId", 403), kms);
+    assert.equal(err.code, Code.PermissionDenied);
+    assert.match(err.rawMessage, /^render\.upload\.destination\.sse_kms_key_id: /);
+    assert.match(
+      toConnectError(s3Error("InvalidAccessKeyId", 403), targetWith({})).rawMessage,
+      /^render\.upload\.destination\.aws_access_key_id: /,
+    );
+  });
+
+  test("InvalidRequest with encryption names the encryption field", () => {
+    const customer = targetWith({ sseCustomerKey: Buffer.alloc(32).toString("base64") });
+    const err = toConnectError(s3Error("InvalidRequest", 400), customer);
+    assert.equal(err.code, Code.FailedPrecondition);
+    assert.match(err.rawMessage, /^render\.upload\.destination\.sse_customer_key: /);
+    assert.match(
+      toConnectError(s3Error("InvalidRequest", 400), targetWith({})).rawMessage,
+      /^render\.upload\.destination: S3 refused the upload with HTTP 400 \(InvalidRequest\)/,
     );
   });
 });

@@ -5,7 +5,7 @@
  * store takes the abort.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -17,6 +17,7 @@ import {
   MultipartJournal,
   startOrphanSweeper,
 } from "../../src/s3/multipart-journal.js";
+import { Secret } from "../../src/secret.js";
 import { EXAMPLE_SECRET, EXAMPLE_TARGET } from "./support/example-target.js";
 
 const SECRET = EXAMPLE_SECRET;
@@ -77,6 +78,30 @@ describe("MultipartJournal", () => {
     assert.deepEqual(abort.calls, ["from-a-crashed-process"]);
     assert.equal((await entries()).length, 1, "the in-flight entry stays");
     assert.ok(!lines.join("").includes(SECRET), "the secret is not logged");
+  });
+
+  it("keeps an SSE-C key as it keeps the secret: a 0600 entry, a Secret again for the abort", async () => {
+    const key = Buffer.alloc(32, 5).toString("base64");
+    const target: UploadTarget = {
+      ...TARGET,
+      object: {
+        ...TARGET.object,
+        encryption: { kind: "customer", key: new Secret(key), keyMd5: "md5" },
+      },
+      expectedBucketOwner: "111122223333",
+    };
+    await (await MultipartJournal.open(dir)).add(target, "sse-c");
+    const [name = ""] = await entries();
+    assert.equal((await stat(join(dir, name))).mode & 0o777, 0o600);
+    assert.ok((await readFile(join(dir, name), "utf8")).includes(key), "kept for the upload");
+    const seen: UploadTarget[] = [];
+    const journal = await MultipartJournal.open(dir);
+    assert.equal(await journal.sweep(async (t) => void seen.push(t), 0, log), 1);
+    const encryption = seen[0]?.object.encryption;
+    assert.ok(encryption?.kind === "customer" && encryption.key instanceof Secret);
+    assert.equal(encryption.key.reveal(), key);
+    assert.equal(seen[0]?.expectedBucketOwner, "111122223333");
+    assert.ok(!lines.join("").includes(key), "the key is not logged");
   });
 
   it("keeps the entry when the abort fails, and forgets it once the upload is gone", async () => {

@@ -3,9 +3,51 @@
  * forwards every request unchanged (the Host header too, so SigV4 signatures
  * still verify) and streams both ways, except the requests a rule picks,
  * which it answers with an S3 error of its choosing.
+ *
+ * It also records what the service sent: every request's method, URL and
+ * headers, and the bodies of POSTs (CreateMultipartUpload,
+ * CompleteMultipartUpload). Where the store ignores a header (Ceph RGW 16
+ * ignores x-amz-checksum-*, x-amz-expected-bucket-owner and If-None-Match on
+ * Complete), the record proves the service sends it. And it can damage a
+ * body on the way (one flipped byte), as a faulty network would.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Transform } from "node:stream";
+
+/** One request as the service sent it. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** The S3 operation it is (from method and query), or "Other". */
+  readonly operation: S3Operation;
+  readonly headers: Readonly<http.IncomingHttpHeaders>;
+  /** A POST's body as text, once it has been read ("" for other methods). */
+  body: string;
+}
+
+/** The S3 operations an upload makes. */
+export type S3Operation =
+  | "PutObject"
+  | "UploadPart"
+  | "CreateMultipartUpload"
+  | "CompleteMultipartUpload"
+  | "AbortMultipartUpload"
+  | "HeadObject"
+  | "GetObject"
+  | "Other";
+
+/** Which S3 operation a request to an object is. */
+export function s3Operation(method: string, url: URL): S3Operation {
+  const query = url.searchParams;
+  if (method === "PUT") return query.has("partNumber") ? "UploadPart" : "PutObject";
+  if (method === "POST" && query.has("uploads")) return "CreateMultipartUpload";
+  if (method === "POST" && query.has("uploadId")) return "CompleteMultipartUpload";
+  if (method === "DELETE" && query.has("uploadId")) return "AbortMultipartUpload";
+  if (method === "HEAD") return "HeadObject";
+  if (method === "GET") return "GetObject";
+  return "Other";
+}
 
 /** An injected S3 error answer. */
 export interface InjectedError {
@@ -32,19 +74,36 @@ export interface FaultProxy {
   hold(which?: "parts" | "puts"): () => void;
   /** Requests answered with an injected error so far. */
   readonly injected: string[];
+  /** Every request received so far, in arrival order (injected ones too). */
+  readonly recorded: RecordedRequest[];
+  /** The recorded requests of one operation. */
+  requests(operation: S3Operation): RecordedRequest[];
+  /** Flips one byte of the body of each request it picks, on the way to S3. */
+  corrupt: ((request: { method: string; url: URL }) => boolean) | undefined;
   close(): Promise<void>;
 }
 
 export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
   const injected: string[] = [];
+  const recorded: RecordedRequest[] = [];
   const forwards = new Set<http.ClientRequest>();
   const proxy: {
     rule: FaultRule;
     gate: ((request: { method: string; url: URL }) => Promise<void>) | undefined;
-  } = { rule: () => undefined, gate: undefined };
+    corrupt: ((request: { method: string; url: URL }) => boolean) | undefined;
+  } = { rule: () => undefined, gate: undefined, corrupt: undefined };
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
-    await proxy.gate?.({ method: req.method ?? "GET", url });
+    const method = req.method ?? "GET";
+    const record: RecordedRequest = {
+      method,
+      url,
+      operation: s3Operation(method, url),
+      headers: { ...req.headers },
+      body: "",
+    };
+    recorded.push(record);
+    await proxy.gate?.({ method, url });
     const fault = proxy.rule({ method: req.method ?? "GET", url });
     if (fault) {
       injected.push(`${req.method} ${url.pathname}${url.search}`);
@@ -80,7 +139,16 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
     forward.on("error", () => res.destroy());
     // A caller that goes away takes its upstream request with it.
     res.on("close", () => forward.destroy());
-    req.pipe(forward);
+    if (method === "POST") {
+      // Read alongside the pipe, from the same tick, so no byte is missed.
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        record.body = Buffer.concat(chunks).toString("utf8");
+      });
+    }
+    if (proxy.corrupt?.({ method, url })) req.pipe(flipFirstByte()).pipe(forward);
+    else req.pipe(forward);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -113,6 +181,14 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
       };
     },
     injected,
+    recorded,
+    requests: (operation) => recorded.filter((r) => r.operation === operation),
+    get corrupt() {
+      return proxy.corrupt;
+    },
+    set corrupt(corrupt) {
+      proxy.corrupt = corrupt;
+    },
     close: () =>
       new Promise((resolve) => {
         for (const forward of forwards) forward.destroy();
@@ -120,4 +196,21 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Passes a body through with its first byte inverted: same length, different bytes. */
+function flipFirstByte(): Transform {
+  let flipped = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (!flipped && chunk.length > 0) {
+        flipped = true;
+        const copy = Buffer.from(chunk);
+        copy[0] = (copy[0] ?? 0) ^ 0xff;
+        done(null, copy);
+        return;
+      }
+      done(null, chunk);
+    },
+  });
 }

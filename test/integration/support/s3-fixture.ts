@@ -4,6 +4,7 @@
  * for setting up buckets and checking what uploads wrote.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Agent } from "node:http";
 import {
   AbortMultipartUploadCommand,
@@ -25,6 +26,25 @@ function required(name: string): string {
   }
   return value;
 }
+
+/**
+ * The id of a key the test store's KMS has (SSE-KMS tests): S3_TEST_KMS_KEY_ID,
+ * or else the first key of the testing KMS backend in the cluster's ceph.conf
+ * (S3_TEST_CEPH_CONF, written by scripts/rgw.sh); undefined when neither says.
+ */
+export const kmsKeyId: string | undefined = (() => {
+  const fromEnv = process.env.S3_TEST_KMS_KEY_ID;
+  if (fromEnv) return fromEnv;
+  const conf = process.env.S3_TEST_CEPH_CONF;
+  if (!conf) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(conf, "utf8");
+  } catch {
+    return undefined;
+  }
+  return /^rgw crypt s3 kms encryption keys = ([^=\s]+)=/m.exec(text)?.[1];
+})();
 
 /** A user of the test store. */
 export interface TestUser {

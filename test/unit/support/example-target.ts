@@ -2,7 +2,11 @@
  * A resolved upload target for unit tests that need one: AWS, caller keys
  * (AWS's documented example keys), video/mp4, no S3 involved.
  */
-import { resolveDestination, type UploadTarget } from "../../../src/destination/destination.js";
+import {
+  resolveDestination,
+  UNSET_ADDITIONS,
+  type UploadTarget,
+} from "../../../src/destination/destination.js";
 import { parseHostAllowlist } from "../../../src/destination/host-allowlist.js";
 
 /** The example target's secret, to prove it never reaches a log line. */
@@ -24,6 +28,7 @@ export const EXAMPLE_TARGET: UploadTarget = resolveDestination(
     reducedRedundancy: false,
     cachecontrol: "",
     metadata: {},
+    ...UNSET_ADDITIONS,
   },
   {
     allowedHosts: parseHostAllowlist("aws"),

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file render/upload/v1/upload.proto.
  */
 export const file_render_upload_v1_upload: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZW5kZXIvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxIQcmVuZGVyLnVwbG9hZC52MSJ1Cg1SZW5kZXJSZXF1ZXN0Eg0KBW1vdmllGAEgASgJEicKBnBhcmFtcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLAoGdXBsb2FkGAMgASgLMhwucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRUYXNrImQKClVwbG9hZFRhc2sSEQoJZXh0ZW5zaW9uGAEgASgJEg0KBWFzeW5jGAIgASgIEjQKC2Rlc3RpbmF0aW9uGAMgASgLMh8ucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uIpMDCg1TM0Rlc3RpbmF0aW9uEgwKBHR5cGUYASABKAkSDgoGYnVja2V0GAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhkKEWF3c19hY2Nlc3Nfa2V5X2lkGAQgASgJEh0KFWF3c19zZWNyZXRfYWNjZXNzX2tleRgFIAEoCRIWCg5hd3NfdXNlX3BvbGljeRgGIAEoCBIOCgZzM2hvc3QYByABKAkSDgoGc2VjdXJlGAggASgIEhMKC2NvbnRlbnR0eXBlGAkgASgJEhoKEmNvbnRlbnRkaXNwb3NpdGlvbhgKIAEoCRILCgNhY2wYCyABKAkSGgoScmVkdWNlZF9yZWR1bmRhbmN5GAwgASgIEhQKDGNhY2hlY29udHJvbBgNIAEoCRI/CghtZXRhZGF0YRgOIAMoCzItLnJlbmRlci51cGxvYWQudjEuUzNEZXN0aW5hdGlvbi5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJOCg1VcGxvYWRSZXF1ZXN0Ei8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIMCgRkYXRhGAIgASgMIpMBCg5VcGxvYWRSZXNwb25zZRIsCgVzdGF0ZRgGIAEoDjIdLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RhdGUSDQoFdG9rZW4YASABKAkSDgoGdXBsb2FkGAIgASgJEhIKCnNpemVfYnl0ZXMYAyABKAQSDAoEZXRhZxgEIAEoCRISCgp2ZXJzaW9uX2lkGAUgASgJIpUBChNVcGxvYWRTdHJlYW1SZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkSGVhZGVySAASDwoFY2h1bmsYAiABKAxIABIwCgZmaW5pc2gYAyABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZEZpbmlzaEgAQgkKB21lc3NhZ2UidwoMVXBsb2FkSGVhZGVyEi8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIXCgpzaXplX2J5dGVzGAIgASgESACIAQESDgoGc2hhMjU2GAMgASgJQg0KC19zaXplX2J5dGVzIh4KDFVwbG9hZEZpbmlzaBIOCgZzaGEyNTYYASABKAkihwEKFFVwbG9hZFN0cmVhbVJlc3BvbnNlEjQKCHByb2dyZXNzGAEgASgLMiAucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRQcm9ncmVzc0gAEjAKBnJlc3VsdBgCIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVzdWx0SABCBwoFZXZlbnQikwEKDlVwbG9hZFByb2dyZXNzEg0KBXRva2VuGAEgASgJEhYKDnJlY2VpdmVkX2J5dGVzGAIgASgEEhcKD2NvbW1pdHRlZF9ieXRlcxgDIAEoBBIXCg9wYXJ0c19jb21wbGV0ZWQYBCABKA0SGAoLdG90YWxfYnl0ZXMYBSABKARIAIgBAUIOCgxfdG90YWxfYnl0ZXMisAEKDFVwbG9hZFJlc3VsdBINCgV0b2tlbhgBIAEoCRIOCgZ1cGxvYWQYAiABKAkSEgoKc2l6ZV9ieXRlcxgDIAEoBBIMCgRldGFnGAQgASgJEhIKCnZlcnNpb25faWQYBSABKAkSDgoGc2hhMjU2GAYgASgJEg0KBXBhcnRzGAcgASgNEiwKBXN0YXRlGAggASgOMh0ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0ZSLaAgoMVXBsb2FkU3RhdHVzEg0KBXRva2VuGAEgASgJEiwKBXN0YXRlGAIgASgOMh0ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0ZRINCgVhc3luYxgDIAEoCBIOCgZ1cGxvYWQYBCABKAkSFwoPY29tbWl0dGVkX2J5dGVzGAUgASgEEhgKC3RvdGFsX2J5dGVzGAYgASgESACIAQESDAoEZXRhZxgHIAEoCRIQCghhdHRlbXB0cxgIIAEoDRISCgplcnJvcl9jb2RlGAkgASgJEhUKDWVycm9yX21lc3NhZ2UYCiABKAkSLwoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfdG90YWxfYnl0ZXMiIQoQR2V0VXBsb2FkUmVxdWVzdBINCgV0b2tlbhgBIAEoCSJDChFHZXRVcGxvYWRSZXNwb25zZRIuCgZ1cGxvYWQYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXR1cyIjChJXYXRjaFVwbG9hZFJlcXVlc3QSDQoFdG9rZW4YASABKAkiRQoTV2F0Y2hVcGxvYWRSZXNwb25zZRIuCgZ1cGxvYWQYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXR1cyIkChNDYW5jZWxVcGxvYWRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkYKFENhbmNlbFVwbG9hZFJlc3BvbnNlEi4KBnVwbG9hZBgBIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RhdHVzKrEBCgtVcGxvYWRTdGF0ZRIcChhVUExPQURfU1RBVEVfVU5TUEVDSUZJRUQQABIXChNVUExPQURfU1RBVEVfUVVFVUVEEAESGgoWVVBMT0FEX1NUQVRFX1VQTE9BRElORxACEhoKFlVQTE9BRF9TVEFURV9TVUNDRUVERUQQAxIXChNVUExPQURfU1RBVEVfRkFJTEVEEAQSGgoWVVBMT0FEX1NUQVRFX0NBTkNFTExFRBAFMtIDCg1VcGxvYWRTZXJ2aWNlEksKBlVwbG9hZBIfLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVxdWVzdBogLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVzcG9uc2USYQoMVXBsb2FkU3RyZWFtEiUucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdHJlYW1SZXF1ZXN0GiYucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdHJlYW1SZXNwb25zZSgBMAESVAoJR2V0VXBsb2FkEiIucmVuZGVyLnVwbG9hZC52MS5HZXRVcGxvYWRSZXF1ZXN0GiMucmVuZGVyLnVwbG9hZC52MS5HZXRVcGxvYWRSZXNwb25zZRJcCgtXYXRjaFVwbG9hZBIkLnJlbmRlci51cGxvYWQudjEuV2F0Y2hVcGxvYWRSZXF1ZXN0GiUucmVuZGVyLnVwbG9hZC52MS5XYXRjaFVwbG9hZFJlc3BvbnNlMAESXQoMQ2FuY2VsVXBsb2FkEiUucmVuZGVyLnVwbG9hZC52MS5DYW5jZWxVcGxvYWRSZXF1ZXN0GiYucmVuZGVyLnVwbG9hZC52MS5DYW5jZWxVcGxvYWRSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch1yZW5kZXIvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxIQcmVuZGVyLnVwbG9hZC52MSJ1Cg1SZW5kZXJSZXF1ZXN0Eg0KBW1vdmllGAEgASgJEicKBnBhcmFtcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLAoGdXBsb2FkGAMgASgLMhwucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRUYXNrImQKClVwbG9hZFRhc2sSEQoJZXh0ZW5zaW9uGAEgASgJEg0KBWFzeW5jGAIgASgIEjQKC2Rlc3RpbmF0aW9uGAMgASgLMh8ucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uItUFCg1TM0Rlc3RpbmF0aW9uEgwKBHR5cGUYASABKAkSDgoGYnVja2V0GAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhkKEWF3c19hY2Nlc3Nfa2V5X2lkGAQgASgJEh0KFWF3c19zZWNyZXRfYWNjZXNzX2tleRgFIAEoCRIWCg5hd3NfdXNlX3BvbGljeRgGIAEoCBIOCgZzM2hvc3QYByABKAkSDgoGc2VjdXJlGAggASgIEhMKC2NvbnRlbnR0eXBlGAkgASgJEhoKEmNvbnRlbnRkaXNwb3NpdGlvbhgKIAEoCRILCgNhY2wYCyABKAkSGgoScmVkdWNlZF9yZWR1bmRhbmN5GAwgASgIEhQKDGNhY2hlY29udHJvbBgNIAEoCRI/CghtZXRhZGF0YRgOIAMoCzItLnJlbmRlci51cGxvYWQudjEuUzNEZXN0aW5hdGlvbi5NZXRhZGF0YUVudHJ5EhUKDXN0b3JhZ2VfY2xhc3MYDyABKAkSHgoWc2VydmVyX3NpZGVfZW5jcnlwdGlvbhgQIAEoCRIWCg5zc2Vfa21zX2tleV9pZBgRIAEoCRIaChJzc2Vfa21zX2J1Y2tldF9rZXkYEiABKAgSGAoQc3NlX2N1c3RvbWVyX2tleRgTIAEoCRI9Cgd0YWdnaW5nGBQgAygLMiwucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uLlRhZ2dpbmdFbnRyeRIUCgxub19vdmVyd3JpdGUYFSABKAgSHQoVZXhwZWN0ZWRfYnVja2V0X293bmVyGBYgASgJEhcKD3ByZXNpZ25fc2Vjb25kcxgXIAEoDRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLgoMVGFnZ2luZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTgoNVXBsb2FkUmVxdWVzdBIvCgZyZW5kZXIYASABKAsyHy5yZW5kZXIudXBsb2FkLnYxLlJlbmRlclJlcXVlc3QSDAoEZGF0YRgCIAEoDCKqAQoOVXBsb2FkUmVzcG9uc2USLAoFc3RhdGUYBiABKA4yHS5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXRlEg0KBXRva2VuGAEgASgJEg4KBnVwbG9hZBgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEEgwKBGV0YWcYBCABKAkSEgoKdmVyc2lvbl9pZBgFIAEoCRIVCg1wcmVzaWduZWRfdXJsGAcgASgJIpUBChNVcGxvYWRTdHJlYW1SZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkSGVhZGVySAASDwoFY2h1bmsYAiABKAxIABIwCgZmaW5pc2gYAyABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZEZpbmlzaEgAQgkKB21lc3NhZ2UidwoMVXBsb2FkSGVhZGVyEi8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIXCgpzaXplX2J5dGVzGAIgASgESACIAQESDgoGc2hhMjU2GAMgASgJQg0KC19zaXplX2J5dGVzIh4KDFVwbG9hZEZpbmlzaBIOCgZzaGEyNTYYASABKAkihwEKFFVwbG9hZFN0cmVhbVJlc3BvbnNlEjQKCHByb2dyZXNzGAEgASgLMiAucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRQcm9ncmVzc0gAEjAKBnJlc3VsdBgCIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVzdWx0SABCBwoFZXZlbnQikwEKDlVwbG9hZFByb2dyZXNzEg0KBXRva2VuGAEgASgJEhYKDnJlY2VpdmVkX2J5dGVzGAIgASgEEhcKD2NvbW1pdHRlZF9ieXRlcxgDIAEoBBIXCg9wYXJ0c19jb21wbGV0ZWQYBCABKA0SGAoLdG90YWxfYnl0ZXMYBSABKARIAIgBAUIOCgxfdG90YWxfYnl0ZXMixwEKDFVwbG9hZFJlc3VsdBINCgV0b2tlbhgBIAEoCRIOCgZ1cGxvYWQYAiABKAkSEgoKc2l6ZV9ieXRlcxgDIAEoBBIMCgRldGFnGAQgASgJEhIKCnZlcnNpb25faWQYBSABKAkSDgoGc2hhMjU2GAYgASgJEg0KBXBhcnRzGAcgASgNEiwKBXN0YXRlGAggASgOMh0ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0ZRIVCg1wcmVzaWduZWRfdXJsGAkgASgJIvECCgxVcGxvYWRTdGF0dXMSDQoFdG9rZW4YASABKAkSLAoFc3RhdGUYAiABKA4yHS5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXRlEg0KBWFzeW5jGAMgASgIEg4KBnVwbG9hZBgEIAEoCRIXCg9jb21taXR0ZWRfYnl0ZXMYBSABKAQSGAoLdG90YWxfYnl0ZXMYBiABKARIAIgBARIMCgRldGFnGAcgASgJEhAKCGF0dGVtcHRzGAggASgNEhIKCmVycm9yX2NvZGUYCSABKAkSFQoNZXJyb3JfbWVzc2FnZRgKIAEoCRIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXByZXNpZ25lZF91cmwYDSABKAlCDgoMX3RvdGFsX2J5dGVzIiEKEEdldFVwbG9hZFJlcXVlc3QSDQoFdG9rZW4YASABKAkiQwoRR2V0VXBsb2FkUmVzcG9uc2USLgoGdXBsb2FkGAEgASgLMh4ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0dXMiIwoSV2F0Y2hVcGxvYWRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkUKE1dhdGNoVXBsb2FkUmVzcG9uc2USLgoGdXBsb2FkGAEgASgLMh4ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0dXMiJAoTQ2FuY2VsVXBsb2FkUmVxdWVzdBINCgV0b2tlbhgBIAEoCSJGChRDYW5jZWxVcGxvYWRSZXNwb25zZRIuCgZ1cGxvYWQYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXR1cyqxAQoLVXBsb2FkU3RhdGUSHAoYVVBMT0FEX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTVVBMT0FEX1NUQVRFX1FVRVVFRBABEhoKFlVQTE9BRF9TVEFURV9VUExPQURJTkcQAhIaChZVUExPQURfU1RBVEVfU1VDQ0VFREVEEAMSFwoTVVBMT0FEX1NUQVRFX0ZBSUxFRBAEEhoKFlVQTE9BRF9TVEFURV9DQU5DRUxMRUQQBTLSAwoNVXBsb2FkU2VydmljZRJLCgZVcGxvYWQSHy5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlcXVlc3QaIC5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlc3BvbnNlEmEKDFVwbG9hZFN0cmVhbRIlLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVxdWVzdBomLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVzcG9uc2UoATABElQKCUdldFVwbG9hZBIiLnJlbmRlci51cGxvYWQudjEuR2V0VXBsb2FkUmVxdWVzdBojLnJlbmRlci51cGxvYWQudjEuR2V0VXBsb2FkUmVzcG9uc2USXAoLV2F0Y2hVcGxvYWQSJC5yZW5kZXIudXBsb2FkLnYxLldhdGNoVXBsb2FkUmVxdWVzdBolLnJlbmRlci51cGxvYWQudjEuV2F0Y2hVcGxvYWRSZXNwb25zZTABEl0KDENhbmNlbFVwbG9hZBIlLnJlbmRlci51cGxvYWQudjEuQ2FuY2VsVXBsb2FkUmVxdWVzdBomLnJlbmRlci51cGxvYWQudjEuQ2FuY2VsVXBsb2FkUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * RenderRequest is the render API's request body: what was rendered and
@@ -98,7 +98,10 @@ export const UploadTaskSchema: GenMessage<UploadTask> = /*@__PURE__*/
 /**
  * S3Destination is the render API's "Amazon S3" upload destination. Every
  * field keeps the render API's own name, so existing JSON requests work
- * unchanged.
+ * unchanged. Fields 15 and up are this service's additions for today's S3
+ * (buckets without ACLs, encryption, tags, conditional writes, presigned
+ * links); with none of them set, an upload behaves exactly as the render
+ * API's.
  *
  * @generated from message render.upload.v1.S3Destination
  */
@@ -187,7 +190,12 @@ export type S3Destination = Message<"render.upload.v1.S3Destination"> & {
 
   /**
    * acl is the object's canned ACL: "private", "public-read",
-   * "public-read-write" or "authenticated-read". Default "public-read".
+   * "public-read-write", "authenticated-read", "aws-exec-read",
+   * "bucket-owner-read" or "bucket-owner-full-control"; or "bucket-default",
+   * which sends no ACL at all, for buckets with ACLs disabled (S3 Object
+   * Ownership "bucket owner enforced", the default for new AWS buckets since
+   * April 2023), where any canned ACL but "bucket-owner-full-control" fails.
+   * Default "public-read".
    *
    * @generated from field: string acl = 11;
    */
@@ -195,7 +203,8 @@ export type S3Destination = Message<"render.upload.v1.S3Destination"> & {
 
   /**
    * reduced_redundancy stores the object with the REDUCED_REDUNDANCY storage
-   * class. Default false.
+   * class: the render API's shorthand for storage_class
+   * "REDUCED_REDUNDANCY". Default false.
    *
    * @generated from field: bool reduced_redundancy = 12;
    */
@@ -216,6 +225,97 @@ export type S3Destination = Message<"render.upload.v1.S3Destination"> & {
    * @generated from field: map<string, string> metadata = 14;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * storage_class is the object's S3 storage class, as S3 spells it:
+   * "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+   * "INTELLIGENT_TIERING", "GLACIER", "GLACIER_IR", "DEEP_ARCHIVE",
+   * "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS", "FSX_ONTAP",
+   * "AWS_BACKUP_WARM" or "AWS_BACKUP_LOW_COST_WARM". Empty: the bucket's
+   * default (STANDARD), or REDUCED_REDUNDANCY when reduced_redundancy is set.
+   * A class other than REDUCED_REDUNDANCY together with reduced_redundancy is
+   * INVALID_ARGUMENT.
+   *
+   * @generated from field: string storage_class = 15;
+   */
+  storageClass: string;
+
+  /**
+   * server_side_encryption asks S3 to encrypt the object at rest: "AES256"
+   * (SSE-S3, keys S3 manages) or "aws:kms" (SSE-KMS). Empty: the bucket's
+   * default encryption. Exclusive with sse_customer_key.
+   *
+   * @generated from field: string server_side_encryption = 16;
+   */
+  serverSideEncryption: string;
+
+  /**
+   * sse_kms_key_id is the KMS key for "aws:kms": a key id, key ARN or alias
+   * ARN. Empty: the account's AWS managed key (aws/s3). Only with
+   * server_side_encryption "aws:kms".
+   *
+   * @generated from field: string sse_kms_key_id = 17;
+   */
+  sseKmsKeyId: string;
+
+  /**
+   * sse_kms_bucket_key asks S3 to use an S3 Bucket Key for this SSE-KMS
+   * object (fewer KMS requests). Only with server_side_encryption "aws:kms".
+   * Default false: the bucket's own setting applies.
+   *
+   * @generated from field: bool sse_kms_bucket_key = 18;
+   */
+  sseKmsBucketKey: boolean;
+
+  /**
+   * sse_customer_key encrypts the object with a key the caller provides
+   * (SSE-C, AES256): the base64 of exactly 32 bytes. S3 keeps only a salted
+   * hash of it, so the object can be read only with the same key. Like the
+   * secret key, it is never logged, traced or echoed, and a spooled async
+   * upload keeps it only as long as it keeps the secret.
+   *
+   * @generated from field: string sse_customer_key = 19;
+   */
+  sseCustomerKey: string;
+
+  /**
+   * tagging is the object's tags (at most 10; keys of 1 to 128 and values of
+   * at most 256 Unicode characters), sent with the object itself
+   * (x-amz-tagging), so they are in place the moment the object exists.
+   *
+   * @generated from field: map<string, string> tagging = 20;
+   */
+  tagging: { [key: string]: string };
+
+  /**
+   * no_overwrite makes the upload fail with ALREADY_EXISTS, writing nothing,
+   * when an object with this key already exists (If-None-Match: *). Stores
+   * that ignore the condition on a multipart upload's completion get a
+   * best-effort HeadObject check just before it. Default false.
+   *
+   * @generated from field: bool no_overwrite = 21;
+   */
+  noOverwrite: boolean;
+
+  /**
+   * expected_bucket_owner is the AWS account id (12 digits) that must own
+   * the bucket; S3 refuses every request of the upload (403) when another
+   * account owns it. Empty: no check.
+   *
+   * @generated from field: string expected_bucket_owner = 22;
+   */
+  expectedBucketOwner: string;
+
+  /**
+   * presign_seconds asks for a presigned GET URL of the stored object, valid
+   * for this many seconds (1 to 604800, 7 days), in the result's
+   * presigned_url: a private object can then be shared without keys. It is
+   * signed with the upload's own credentials, and ends early if they do
+   * (temporary credentials). Not with sse_customer_key. Default 0: none.
+   *
+   * @generated from field: uint32 presign_seconds = 23;
+   */
+  presignSeconds: number;
 };
 
 /**
@@ -303,6 +403,16 @@ export type UploadResponse = Message<"render.upload.v1.UploadResponse"> & {
    * @generated from field: string version_id = 5;
    */
   versionId: string;
+
+  /**
+   * presigned_url is a presigned GET URL of the object when the destination
+   * asked for one (presign_seconds), otherwise empty. For an asynchronous
+   * upload it is empty here and appears in the upload's status once it has
+   * SUCCEEDED.
+   *
+   * @generated from field: string presigned_url = 7;
+   */
+  presignedUrl: string;
 };
 
 /**
@@ -573,6 +683,14 @@ export type UploadResult = Message<"render.upload.v1.UploadResult"> & {
    * @generated from field: render.upload.v1.UploadState state = 8;
    */
   state: UploadState;
+
+  /**
+   * presigned_url is a presigned GET URL of the object, as in
+   * UploadResponse.
+   *
+   * @generated from field: string presigned_url = 9;
+   */
+  presignedUrl: string;
 };
 
 /**
@@ -673,6 +791,15 @@ export type UploadStatus = Message<"render.upload.v1.UploadStatus"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 12;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * presigned_url is a presigned GET URL of the object, once SUCCEEDED, when
+   * the destination asked for one (presign_seconds). Its validity counts
+   * from when the upload succeeded.
+   *
+   * @generated from field: string presigned_url = 13;
+   */
+  presignedUrl: string;
 };
 
 /**
