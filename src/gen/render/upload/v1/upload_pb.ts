@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file render/upload/v1/upload.proto.
  */
 export const file_render_upload_v1_upload: GenFile = /*@__PURE__*/
-  fileDesc("Ch1yZW5kZXIvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxIQcmVuZGVyLnVwbG9hZC52MSJ1Cg1SZW5kZXJSZXF1ZXN0Eg0KBW1vdmllGAEgASgJEicKBnBhcmFtcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLAoGdXBsb2FkGAMgASgLMhwucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRUYXNrImQKClVwbG9hZFRhc2sSEQoJZXh0ZW5zaW9uGAEgASgJEg0KBWFzeW5jGAIgASgIEjQKC2Rlc3RpbmF0aW9uGAMgASgLMh8ucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uItUFCg1TM0Rlc3RpbmF0aW9uEgwKBHR5cGUYASABKAkSDgoGYnVja2V0GAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhkKEWF3c19hY2Nlc3Nfa2V5X2lkGAQgASgJEh0KFWF3c19zZWNyZXRfYWNjZXNzX2tleRgFIAEoCRIWCg5hd3NfdXNlX3BvbGljeRgGIAEoCBIOCgZzM2hvc3QYByABKAkSDgoGc2VjdXJlGAggASgIEhMKC2NvbnRlbnR0eXBlGAkgASgJEhoKEmNvbnRlbnRkaXNwb3NpdGlvbhgKIAEoCRILCgNhY2wYCyABKAkSGgoScmVkdWNlZF9yZWR1bmRhbmN5GAwgASgIEhQKDGNhY2hlY29udHJvbBgNIAEoCRI/CghtZXRhZGF0YRgOIAMoCzItLnJlbmRlci51cGxvYWQudjEuUzNEZXN0aW5hdGlvbi5NZXRhZGF0YUVudHJ5EhUKDXN0b3JhZ2VfY2xhc3MYDyABKAkSHgoWc2VydmVyX3NpZGVfZW5jcnlwdGlvbhgQIAEoCRIWCg5zc2Vfa21zX2tleV9pZBgRIAEoCRIaChJzc2Vfa21zX2J1Y2tldF9rZXkYEiABKAgSGAoQc3NlX2N1c3RvbWVyX2tleRgTIAEoCRI9Cgd0YWdnaW5nGBQgAygLMiwucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uLlRhZ2dpbmdFbnRyeRIUCgxub19vdmVyd3JpdGUYFSABKAgSHQoVZXhwZWN0ZWRfYnVja2V0X293bmVyGBYgASgJEhcKD3ByZXNpZ25fc2Vjb25kcxgXIAEoDRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLgoMVGFnZ2luZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTgoNVXBsb2FkUmVxdWVzdBIvCgZyZW5kZXIYASABKAsyHy5yZW5kZXIudXBsb2FkLnYxLlJlbmRlclJlcXVlc3QSDAoEZGF0YRgCIAEoDCKqAQoOVXBsb2FkUmVzcG9uc2USLAoFc3RhdGUYBiABKA4yHS5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXRlEg0KBXRva2VuGAEgASgJEg4KBnVwbG9hZBgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEEgwKBGV0YWcYBCABKAkSEgoKdmVyc2lvbl9pZBgFIAEoCRIVCg1wcmVzaWduZWRfdXJsGAcgASgJIpUBChNVcGxvYWRTdHJlYW1SZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkSGVhZGVySAASDwoFY2h1bmsYAiABKAxIABIwCgZmaW5pc2gYAyABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZEZpbmlzaEgAQgkKB21lc3NhZ2UidwoMVXBsb2FkSGVhZGVyEi8KBnJlbmRlchgBIAEoCzIfLnJlbmRlci51cGxvYWQudjEuUmVuZGVyUmVxdWVzdBIXCgpzaXplX2J5dGVzGAIgASgESACIAQESDgoGc2hhMjU2GAMgASgJQg0KC19zaXplX2J5dGVzIh4KDFVwbG9hZEZpbmlzaBIOCgZzaGEyNTYYASABKAkihwEKFFVwbG9hZFN0cmVhbVJlc3BvbnNlEjQKCHByb2dyZXNzGAEgASgLMiAucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRQcm9ncmVzc0gAEjAKBnJlc3VsdBgCIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVzdWx0SABCBwoFZXZlbnQikwEKDlVwbG9hZFByb2dyZXNzEg0KBXRva2VuGAEgASgJEhYKDnJlY2VpdmVkX2J5dGVzGAIgASgEEhcKD2NvbW1pdHRlZF9ieXRlcxgDIAEoBBIXCg9wYXJ0c19jb21wbGV0ZWQYBCABKA0SGAoLdG90YWxfYnl0ZXMYBSABKARIAIgBAUIOCgxfdG90YWxfYnl0ZXMixwEKDFVwbG9hZFJlc3VsdBINCgV0b2tlbhgBIAEoCRIOCgZ1cGxvYWQYAiABKAkSEgoKc2l6ZV9ieXRlcxgDIAEoBBIMCgRldGFnGAQgASgJEhIKCnZlcnNpb25faWQYBSABKAkSDgoGc2hhMjU2GAYgASgJEg0KBXBhcnRzGAcgASgNEiwKBXN0YXRlGAggASgOMh0ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0ZRIVCg1wcmVzaWduZWRfdXJsGAkgASgJIvECCgxVcGxvYWRTdGF0dXMSDQoFdG9rZW4YASABKAkSLAoFc3RhdGUYAiABKA4yHS5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXRlEg0KBWFzeW5jGAMgASgIEg4KBnVwbG9hZBgEIAEoCRIXCg9jb21taXR0ZWRfYnl0ZXMYBSABKAQSGAoLdG90YWxfYnl0ZXMYBiABKARIAIgBARIMCgRldGFnGAcgASgJEhAKCGF0dGVtcHRzGAggASgNEhIKCmVycm9yX2NvZGUYCSABKAkSFQoNZXJyb3JfbWVzc2FnZRgKIAEoCRIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXByZXNpZ25lZF91cmwYDSABKAlCDgoMX3RvdGFsX2J5dGVzIiEKEEdldFVwbG9hZFJlcXVlc3QSDQoFdG9rZW4YASABKAkiQwoRR2V0VXBsb2FkUmVzcG9uc2USLgoGdXBsb2FkGAEgASgLMh4ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0dXMiIwoSV2F0Y2hVcGxvYWRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkUKE1dhdGNoVXBsb2FkUmVzcG9uc2USLgoGdXBsb2FkGAEgASgLMh4ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0dXMiJAoTQ2FuY2VsVXBsb2FkUmVxdWVzdBINCgV0b2tlbhgBIAEoCSJGChRDYW5jZWxVcGxvYWRSZXNwb25zZRIuCgZ1cGxvYWQYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXR1cyqxAQoLVXBsb2FkU3RhdGUSHAoYVVBMT0FEX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTVVBMT0FEX1NUQVRFX1FVRVVFRBABEhoKFlVQTE9BRF9TVEFURV9VUExPQURJTkcQAhIaChZVUExPQURfU1RBVEVfU1VDQ0VFREVEEAMSFwoTVVBMT0FEX1NUQVRFX0ZBSUxFRBAEEhoKFlVQTE9BRF9TVEFURV9DQU5DRUxMRUQQBTLSAwoNVXBsb2FkU2VydmljZRJLCgZVcGxvYWQSHy5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlcXVlc3QaIC5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlc3BvbnNlEmEKDFVwbG9hZFN0cmVhbRIlLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVxdWVzdBomLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVzcG9uc2UoATABElQKCUdldFVwbG9hZBIiLnJlbmRlci51cGxvYWQudjEuR2V0VXBsb2FkUmVxdWVzdBojLnJlbmRlci51cGxvYWQudjEuR2V0VXBsb2FkUmVzcG9uc2USXAoLV2F0Y2hVcGxvYWQSJC5yZW5kZXIudXBsb2FkLnYxLldhdGNoVXBsb2FkUmVxdWVzdBolLnJlbmRlci51cGxvYWQudjEuV2F0Y2hVcGxvYWRSZXNwb25zZTABEl0KDENhbmNlbFVwbG9hZBIlLnJlbmRlci51cGxvYWQudjEuQ2FuY2VsVXBsb2FkUmVxdWVzdBomLnJlbmRlci51cGxvYWQudjEuQ2FuY2VsVXBsb2FkUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch1yZW5kZXIvdXBsb2FkL3YxL3VwbG9hZC5wcm90bxIQcmVuZGVyLnVwbG9hZC52MSJ1Cg1SZW5kZXJSZXF1ZXN0Eg0KBW1vdmllGAEgASgJEicKBnBhcmFtcxgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLAoGdXBsb2FkGAMgASgLMhwucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRUYXNrImQKClVwbG9hZFRhc2sSEQoJZXh0ZW5zaW9uGAEgASgJEg0KBWFzeW5jGAIgASgIEjQKC2Rlc3RpbmF0aW9uGAMgASgLMh8ucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uItUFCg1TM0Rlc3RpbmF0aW9uEgwKBHR5cGUYASABKAkSDgoGYnVja2V0GAIgASgJEhAKCGZpbGVuYW1lGAMgASgJEhkKEWF3c19hY2Nlc3Nfa2V5X2lkGAQgASgJEh0KFWF3c19zZWNyZXRfYWNjZXNzX2tleRgFIAEoCRIWCg5hd3NfdXNlX3BvbGljeRgGIAEoCBIOCgZzM2hvc3QYByABKAkSDgoGc2VjdXJlGAggASgIEhMKC2NvbnRlbnR0eXBlGAkgASgJEhoKEmNvbnRlbnRkaXNwb3NpdGlvbhgKIAEoCRILCgNhY2wYCyABKAkSGgoScmVkdWNlZF9yZWR1bmRhbmN5GAwgASgIEhQKDGNhY2hlY29udHJvbBgNIAEoCRI/CghtZXRhZGF0YRgOIAMoCzItLnJlbmRlci51cGxvYWQudjEuUzNEZXN0aW5hdGlvbi5NZXRhZGF0YUVudHJ5EhUKDXN0b3JhZ2VfY2xhc3MYDyABKAkSHgoWc2VydmVyX3NpZGVfZW5jcnlwdGlvbhgQIAEoCRIWCg5zc2Vfa21zX2tleV9pZBgRIAEoCRIaChJzc2Vfa21zX2J1Y2tldF9rZXkYEiABKAgSGAoQc3NlX2N1c3RvbWVyX2tleRgTIAEoCRI9Cgd0YWdnaW5nGBQgAygLMiwucmVuZGVyLnVwbG9hZC52MS5TM0Rlc3RpbmF0aW9uLlRhZ2dpbmdFbnRyeRIUCgxub19vdmVyd3JpdGUYFSABKAgSHQoVZXhwZWN0ZWRfYnVja2V0X293bmVyGBYgASgJEhcKD3ByZXNpZ25fc2Vjb25kcxgXIAEoDRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLgoMVGFnZ2luZ0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiTgoNVXBsb2FkUmVxdWVzdBIvCgZyZW5kZXIYASABKAsyHy5yZW5kZXIudXBsb2FkLnYxLlJlbmRlclJlcXVlc3QSDAoEZGF0YRgCIAEoDCKqAQoOVXBsb2FkUmVzcG9uc2USLAoFc3RhdGUYBiABKA4yHS5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXRlEg0KBXRva2VuGAEgASgJEg4KBnVwbG9hZBgCIAEoCRISCgpzaXplX2J5dGVzGAMgASgEEgwKBGV0YWcYBCABKAkSEgoKdmVyc2lvbl9pZBgFIAEoCRIVCg1wcmVzaWduZWRfdXJsGAcgASgJIpUBChNVcGxvYWRTdHJlYW1SZXF1ZXN0EjAKBmhlYWRlchgBIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkSGVhZGVySAASDwoFY2h1bmsYAiABKAxIABIwCgZmaW5pc2gYAyABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZEZpbmlzaEgAQgkKB21lc3NhZ2UipwEKDFVwbG9hZEhlYWRlchIvCgZyZW5kZXIYASABKAsyHy5yZW5kZXIudXBsb2FkLnYxLlJlbmRlclJlcXVlc3QSFwoKc2l6ZV9ieXRlcxgCIAEoBEgAiAEBEg4KBnNoYTI1NhgDIAEoCRIuCgZyZXN1bWUYBCABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlc3VtZUINCgtfc2l6ZV9ieXRlcyItCgxVcGxvYWRSZXN1bWUSDQoFdG9rZW4YASABKAkSDgoGb2Zmc2V0GAIgASgEIh4KDFVwbG9hZEZpbmlzaBIOCgZzaGEyNTYYASABKAkihwEKFFVwbG9hZFN0cmVhbVJlc3BvbnNlEjQKCHByb2dyZXNzGAEgASgLMiAucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRQcm9ncmVzc0gAEjAKBnJlc3VsdBgCIAEoCzIeLnJlbmRlci51cGxvYWQudjEuVXBsb2FkUmVzdWx0SABCBwoFZXZlbnQikwEKDlVwbG9hZFByb2dyZXNzEg0KBXRva2VuGAEgASgJEhYKDnJlY2VpdmVkX2J5dGVzGAIgASgEEhcKD2NvbW1pdHRlZF9ieXRlcxgDIAEoBBIXCg9wYXJ0c19jb21wbGV0ZWQYBCABKA0SGAoLdG90YWxfYnl0ZXMYBSABKARIAIgBAUIOCgxfdG90YWxfYnl0ZXMixwEKDFVwbG9hZFJlc3VsdBINCgV0b2tlbhgBIAEoCRIOCgZ1cGxvYWQYAiABKAkSEgoKc2l6ZV9ieXRlcxgDIAEoBBIMCgRldGFnGAQgASgJEhIKCnZlcnNpb25faWQYBSABKAkSDgoGc2hhMjU2GAYgASgJEg0KBXBhcnRzGAcgASgNEiwKBXN0YXRlGAggASgOMh0ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0ZRIVCg1wcmVzaWduZWRfdXJsGAkgASgJIrkDCgxVcGxvYWRTdGF0dXMSDQoFdG9rZW4YASABKAkSLAoFc3RhdGUYAiABKA4yHS5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXRlEg0KBWFzeW5jGAMgASgIEg4KBnVwbG9hZBgEIAEoCRIXCg9jb21taXR0ZWRfYnl0ZXMYBSABKAQSGAoLdG90YWxfYnl0ZXMYBiABKARIAIgBARIMCgRldGFnGAcgASgJEhAKCGF0dGVtcHRzGAggASgNEhIKCmVycm9yX2NvZGUYCSABKAkSFQoNZXJyb3JfbWVzc2FnZRgKIAEoCRIvCgtjcmVhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXByZXNpZ25lZF91cmwYDSABKAkSEQoJcmVzdW1hYmxlGA4gASgIEjMKD3Jlc3VtYWJsZV91bnRpbBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX3RvdGFsX2J5dGVzIiEKEEdldFVwbG9hZFJlcXVlc3QSDQoFdG9rZW4YASABKAkiQwoRR2V0VXBsb2FkUmVzcG9uc2USLgoGdXBsb2FkGAEgASgLMh4ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0dXMiIwoSV2F0Y2hVcGxvYWRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJIkUKE1dhdGNoVXBsb2FkUmVzcG9uc2USLgoGdXBsb2FkGAEgASgLMh4ucmVuZGVyLnVwbG9hZC52MS5VcGxvYWRTdGF0dXMiJAoTQ2FuY2VsVXBsb2FkUmVxdWVzdBINCgV0b2tlbhgBIAEoCSJGChRDYW5jZWxVcGxvYWRSZXNwb25zZRIuCgZ1cGxvYWQYASABKAsyHi5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFN0YXR1cyrPAQoLVXBsb2FkU3RhdGUSHAoYVVBMT0FEX1NUQVRFX1VOU1BFQ0lGSUVEEAASFwoTVVBMT0FEX1NUQVRFX1FVRVVFRBABEhoKFlVQTE9BRF9TVEFURV9VUExPQURJTkcQAhIaChZVUExPQURfU1RBVEVfU1VDQ0VFREVEEAMSFwoTVVBMT0FEX1NUQVRFX0ZBSUxFRBAEEhoKFlVQTE9BRF9TVEFURV9DQU5DRUxMRUQQBRIcChhVUExPQURfU1RBVEVfSU5URVJSVVBURUQQBjLSAwoNVXBsb2FkU2VydmljZRJLCgZVcGxvYWQSHy5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlcXVlc3QaIC5yZW5kZXIudXBsb2FkLnYxLlVwbG9hZFJlc3BvbnNlEmEKDFVwbG9hZFN0cmVhbRIlLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVxdWVzdBomLnJlbmRlci51cGxvYWQudjEuVXBsb2FkU3RyZWFtUmVzcG9uc2UoATABElQKCUdldFVwbG9hZBIiLnJlbmRlci51cGxvYWQudjEuR2V0VXBsb2FkUmVxdWVzdBojLnJlbmRlci51cGxvYWQudjEuR2V0VXBsb2FkUmVzcG9uc2USXAoLV2F0Y2hVcGxvYWQSJC5yZW5kZXIudXBsb2FkLnYxLldhdGNoVXBsb2FkUmVxdWVzdBolLnJlbmRlci51cGxvYWQudjEuV2F0Y2hVcGxvYWRSZXNwb25zZTABEl0KDENhbmNlbFVwbG9hZBIlLnJlbmRlci51cGxvYWQudjEuQ2FuY2VsVXBsb2FkUmVxdWVzdBomLnJlbmRlci51cGxvYWQudjEuQ2FuY2VsVXBsb2FkUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * RenderRequest is the render API's request body: what was rendered and
@@ -500,6 +500,17 @@ export type UploadHeader = Message<"render.upload.v1.UploadHeader"> & {
    * @generated from field: string sha256 = 3;
    */
   sha256: string;
+
+  /**
+   * resume continues an interrupted upload instead of starting one: the
+   * stream's chunks are the file's bytes from resume.offset on. render must
+   * name the same destination (with its credentials), and size_bytes the
+   * same size, as the upload's first stream. See the README's "Resuming an
+   * upload".
+   *
+   * @generated from field: render.upload.v1.UploadResume resume = 4;
+   */
+  resume?: UploadResume | undefined;
 };
 
 /**
@@ -508,6 +519,36 @@ export type UploadHeader = Message<"render.upload.v1.UploadHeader"> & {
  */
 export const UploadHeaderSchema: GenMessage<UploadHeader> = /*@__PURE__*/
   messageDesc(file_render_upload_v1_upload, 6);
+
+/**
+ * UploadResume names the interrupted upload a stream continues, and where.
+ *
+ * @generated from message render.upload.v1.UploadResume
+ */
+export type UploadResume = Message<"render.upload.v1.UploadResume"> & {
+  /**
+   * token is the interrupted upload's token.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * offset is where the stream's bytes start in the file: the upload's
+   * committed_bytes (GetUpload). Any other value is FAILED_PRECONDITION, and
+   * the message gives the committed value.
+   *
+   * @generated from field: uint64 offset = 2;
+   */
+  offset: bigint;
+};
+
+/**
+ * Describes the message render.upload.v1.UploadResume.
+ * Use `create(UploadResumeSchema)` to create a new message.
+ */
+export const UploadResumeSchema: GenMessage<UploadResume> = /*@__PURE__*/
+  messageDesc(file_render_upload_v1_upload, 7);
 
 /**
  * UploadFinish ends the bytes of an UploadStream.
@@ -530,7 +571,7 @@ export type UploadFinish = Message<"render.upload.v1.UploadFinish"> & {
  * Use `create(UploadFinishSchema)` to create a new message.
  */
 export const UploadFinishSchema: GenMessage<UploadFinish> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 7);
+  messageDesc(file_render_upload_v1_upload, 8);
 
 /**
  * UploadStreamResponse is one message of UploadStream's response stream:
@@ -568,7 +609,7 @@ export type UploadStreamResponse = Message<"render.upload.v1.UploadStreamRespons
  * Use `create(UploadStreamResponseSchema)` to create a new message.
  */
 export const UploadStreamResponseSchema: GenMessage<UploadStreamResponse> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 8);
+  messageDesc(file_render_upload_v1_upload, 9);
 
 /**
  * UploadProgress reports how far an UploadStream is.
@@ -618,7 +659,7 @@ export type UploadProgress = Message<"render.upload.v1.UploadProgress"> & {
  * Use `create(UploadProgressSchema)` to create a new message.
  */
 export const UploadProgressSchema: GenMessage<UploadProgress> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 9);
+  messageDesc(file_render_upload_v1_upload, 10);
 
 /**
  * UploadResult is the outcome of a successful UploadStream.
@@ -698,7 +739,7 @@ export type UploadResult = Message<"render.upload.v1.UploadResult"> & {
  * Use `create(UploadResultSchema)` to create a new message.
  */
 export const UploadResultSchema: GenMessage<UploadResult> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 10);
+  messageDesc(file_render_upload_v1_upload, 11);
 
 /**
  * UploadStatus is an upload's state and figures.
@@ -800,6 +841,23 @@ export type UploadStatus = Message<"render.upload.v1.UploadStatus"> & {
    * @generated from field: string presigned_url = 13;
    */
   presignedUrl: string;
+
+  /**
+   * resumable says whether an UploadStream may resume this upload now from
+   * committed_bytes: it is INTERRUPTED, or its stream's writer has stopped
+   * renewing its lease (its process died).
+   *
+   * @generated from field: bool resumable = 14;
+   */
+  resumable: boolean;
+
+  /**
+   * resumable_until is when an interrupted upload stops being resumable:
+   * its multipart upload is then aborted and the upload is FAILED.
+   *
+   * @generated from field: google.protobuf.Timestamp resumable_until = 15;
+   */
+  resumableUntil?: Timestamp | undefined;
 };
 
 /**
@@ -807,7 +865,7 @@ export type UploadStatus = Message<"render.upload.v1.UploadStatus"> & {
  * Use `create(UploadStatusSchema)` to create a new message.
  */
 export const UploadStatusSchema: GenMessage<UploadStatus> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 11);
+  messageDesc(file_render_upload_v1_upload, 12);
 
 /**
  * GetUploadRequest is the request of UploadService.GetUpload.
@@ -828,7 +886,7 @@ export type GetUploadRequest = Message<"render.upload.v1.GetUploadRequest"> & {
  * Use `create(GetUploadRequestSchema)` to create a new message.
  */
 export const GetUploadRequestSchema: GenMessage<GetUploadRequest> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 12);
+  messageDesc(file_render_upload_v1_upload, 13);
 
 /**
  * GetUploadResponse is the response of UploadService.GetUpload.
@@ -849,7 +907,7 @@ export type GetUploadResponse = Message<"render.upload.v1.GetUploadResponse"> & 
  * Use `create(GetUploadResponseSchema)` to create a new message.
  */
 export const GetUploadResponseSchema: GenMessage<GetUploadResponse> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 13);
+  messageDesc(file_render_upload_v1_upload, 14);
 
 /**
  * WatchUploadRequest is the request of UploadService.WatchUpload.
@@ -870,7 +928,7 @@ export type WatchUploadRequest = Message<"render.upload.v1.WatchUploadRequest"> 
  * Use `create(WatchUploadRequestSchema)` to create a new message.
  */
 export const WatchUploadRequestSchema: GenMessage<WatchUploadRequest> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 14);
+  messageDesc(file_render_upload_v1_upload, 15);
 
 /**
  * WatchUploadResponse is one message of UploadService.WatchUpload's stream.
@@ -891,7 +949,7 @@ export type WatchUploadResponse = Message<"render.upload.v1.WatchUploadResponse"
  * Use `create(WatchUploadResponseSchema)` to create a new message.
  */
 export const WatchUploadResponseSchema: GenMessage<WatchUploadResponse> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 15);
+  messageDesc(file_render_upload_v1_upload, 16);
 
 /**
  * CancelUploadRequest is the request of UploadService.CancelUpload.
@@ -912,7 +970,7 @@ export type CancelUploadRequest = Message<"render.upload.v1.CancelUploadRequest"
  * Use `create(CancelUploadRequestSchema)` to create a new message.
  */
 export const CancelUploadRequestSchema: GenMessage<CancelUploadRequest> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 16);
+  messageDesc(file_render_upload_v1_upload, 17);
 
 /**
  * CancelUploadResponse is the response of UploadService.CancelUpload.
@@ -933,7 +991,7 @@ export type CancelUploadResponse = Message<"render.upload.v1.CancelUploadRespons
  * Use `create(CancelUploadResponseSchema)` to create a new message.
  */
 export const CancelUploadResponseSchema: GenMessage<CancelUploadResponse> = /*@__PURE__*/
-  messageDesc(file_render_upload_v1_upload, 17);
+  messageDesc(file_render_upload_v1_upload, 18);
 
 /**
  * UploadState is where an upload is in its life.
@@ -985,6 +1043,16 @@ export enum UploadState {
    * @generated from enum value: UPLOAD_STATE_CANCELLED = 5;
    */
   CANCELLED = 5,
+
+  /**
+   * UPLOAD_STATE_INTERRUPTED: the stream broke (a dropped connection, a
+   * deadline, a restart, S3 down for longer than the retries); the bytes
+   * committed so far are kept, and the upload can be resumed from
+   * committed_bytes until resumable_until. After that it is FAILED.
+   *
+   * @generated from enum value: UPLOAD_STATE_INTERRUPTED = 6;
+   */
+  INTERRUPTED = 6,
 }
 
 /**
