@@ -5,6 +5,7 @@
  * the cases from scenarios.json. Results go to stdout, one JSON line each.
  *
  *   <client> --target http://127.0.0.1:8080 --bucket B --prefix P --s3host H [--cases a,b]
+ *            [--h2 http://127.0.0.1:8080]
  */
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
@@ -22,6 +23,8 @@ import {
 
 export interface ClientInput {
   readonly target: string;
+  /** curl: the HTTP/2 endpoint, for bidirectional streams (Connect needs HTTP/2 for them). */
+  readonly h2: string | undefined;
   readonly bucket: string;
   readonly prefix: string;
   readonly s3host: string;
@@ -40,6 +43,7 @@ export function clientInput(client: ClientName, argv = process.argv.slice(2)): C
       prefix: { type: "string" },
       s3host: { type: "string" },
       cases: { type: "string" },
+      h2: { type: "string" },
     },
   });
   const need = (name: string, value: string | undefined): string => {
@@ -50,6 +54,7 @@ export function clientInput(client: ClientName, argv = process.argv.slice(2)): C
   const only = values.cases?.split(",");
   return {
     target: need("target", values.target),
+    h2: values.h2,
     bucket: need("bucket", values.bucket),
     prefix: need("prefix", values.prefix),
     s3host: need("s3host", values.s3host),

@@ -57,7 +57,7 @@ export async function clientCommand(client: ClientName, args: ClientArgs): Promi
     case "grpc-js":
       return tsClient("grpc-js.ts");
     case "curl":
-      return tsClient("curl.ts");
+      return [...tsClient("curl.ts"), "--h2", args.endpoints.h2];
     case "browser":
       return tsClient("browser.ts");
     case "python":

@@ -180,7 +180,7 @@ function pinoCode(name: string): string {
         CANCELLED: "Canceled",
         DEADLINE_EXCEEDED: "DeadlineExceeded",
         INTERNAL: "Internal",
-      INVALID_ARGUMENT: "InvalidArgument",
+        INVALID_ARGUMENT: "InvalidArgument",
       } as Record<string, string>
     )[name] ?? name
   );
