@@ -19,12 +19,20 @@ export interface PathUnderTest {
   readonly serviceLog: () => string;
 }
 
+function netnsExec(namespace: string | undefined): string[] {
+  return namespace === undefined ? [] : ["/usr/sbin/ip", "netns", "exec", namespace];
+}
+
 /** Registers one test per client; path() is read when each test runs. */
 export function clientTests(
   name: PathName,
   matrix: Matrix,
   path: () => PathUnderTest,
-  options: { timeoutMs?: number; wrap?: readonly string[] } = {},
+  options: {
+    timeoutMs?: number;
+    /** The network namespace the clients run in (ip netns exec), if any. */
+    namespace?: () => string | undefined;
+  } = {},
 ): void {
   for (const client of CLIENT_NAMES) {
     it(`${client} over ${name}`, async (t) => {
@@ -37,7 +45,7 @@ export function clientTests(
       });
       await clientOnPath(t, {
         client,
-        command: [...(options.wrap ?? []), ...command],
+        command: [...netnsExec(options.namespace?.()), ...command],
         bucket: p.bucket,
         prefix: `${name}/${client}`,
         s3host: p.s3host,
