@@ -45,6 +45,8 @@ stop_services() {
 trap stop_services EXIT
 
 bash scripts/python-grpc.sh
+# The interop suite's clients and proxies: Go, nginx, HAProxy, Chromium, iproute2, curl.
+bash scripts/interop-deps.sh
 
 # The service-process tests run `npm start`'s command, which runs the compiled dist/.
 npm run --silent build
