@@ -17,6 +17,15 @@ export interface RoutesDeps extends UploadServiceDeps {
   readonly health: HealthState;
 }
 
+/**
+ * Largest request message of the health and reflection services, in bytes,
+ * compressed or not: their requests are a service or symbol name. Connect
+ * refuses a larger message (RESOURCE_EXHAUSTED) from its length prefix or
+ * Content-Length, before reading it, and stops decompressing at this size,
+ * so no name these services echo or keep is larger.
+ */
+export const OPS_READ_MAX_BYTES = 4 * 1024;
+
 /** Every service registered, as server reflection lists them. */
 const SERVICES = [UploadService, Health, ServerReflectionV1, ServerReflectionV1alpha];
 
@@ -32,8 +41,9 @@ export function createRoutes(deps: RoutesDeps): (router: ConnectRouter) => void 
   );
   return (router) => {
     router.service(UploadService, createUploadService(deps));
-    router.service(Health, createHealthService(deps.health));
-    router.service(ServerReflectionV1, createReflectionServiceV1(reflection));
-    router.service(ServerReflectionV1alpha, createReflectionServiceV1alpha(reflection));
+    const ops = { readMaxBytes: OPS_READ_MAX_BYTES };
+    router.service(Health, createHealthService(deps.health), ops);
+    router.service(ServerReflectionV1, createReflectionServiceV1(reflection), ops);
+    router.service(ServerReflectionV1alpha, createReflectionServiceV1alpha(reflection), ops);
   };
 }

@@ -252,28 +252,73 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
   socket.on("error", () => socket.destroy());
 }
 
+/** The most characters of a message grpc-message carries; longer ones are cut, with "...". */
+export const GRPC_MESSAGE_MAX_CHARS = 2048;
+
+/** Upper-case hex digits, as ASCII codes, for percent-encoding. */
+const HEX = Buffer.from("0123456789ABCDEF", "latin1");
+
 /**
  * grpc-message as the gRPC spec encodes it. connect-node percent-encodes
  * the message with encodeURIComponent, and @grpc/grpc-js decodes it with
  * decodeURI, which leaves ":", ",", "#", "$", "&", "+" and others escaped,
  * so grpc-js callers would read "bucket%3A is required". The spec encodes
  * only bytes outside printable ASCII, and "%": every decoder reads that.
+ *
+ * The message is cut to GRPC_MESSAGE_MAX_CHARS characters, and only that
+ * prefix is decoded and encoded again, in one pass into a buffer sized for
+ * the worst case: no message, however much caller input it echoes, costs
+ * more than a few KiB of header or more than that much work.
  */
 export function specGrpcMessage(value: string): string {
-  let text: string;
-  try {
-    text = decodeURIComponent(value);
-  } catch {
-    return value;
+  const text = decodedPrefix(value);
+  if (text === undefined) return value;
+  const bytes = Buffer.from(text, "utf8");
+  const out = Buffer.allocUnsafe(bytes.length * 3);
+  let n = 0;
+  for (const byte of bytes) {
+    if (byte >= 0x20 && byte <= 0x7e && byte !== 0x25) {
+      out[n++] = byte;
+    } else {
+      out[n++] = 0x25;
+      out[n++] = HEX[byte >> 4] ?? 0x30;
+      out[n++] = HEX[byte & 0x0f] ?? 0x30;
+    }
   }
-  let out = "";
-  for (const byte of Buffer.from(text, "utf8")) {
-    out +=
-      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
-        ? String.fromCharCode(byte)
-        : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out.toString("latin1", 0, n);
+}
+
+/**
+ * The percent-encoded value decoded, cut to GRPC_MESSAGE_MAX_CHARS
+ * characters (then "..."); undefined when it is not percent-encoding. Only
+ * a prefix is decoded (a character is at most 12 encoded characters), so
+ * the work is bounded whatever the value's length.
+ */
+function decodedPrefix(value: string): string | undefined {
+  const limit = GRPC_MESSAGE_MAX_CHARS * 12;
+  let encoded = value;
+  if (value.length > limit) {
+    // Not inside an escape ("%", "%X"), then not inside a UTF-8 sequence:
+    // drop trailing escapes (at most 3) until the prefix decodes.
+    encoded = value.slice(0, limit).replace(/%[0-9A-Fa-f]?$/, "");
   }
-  return out;
+  let text: string | undefined;
+  for (let drops = 0; text === undefined && drops <= 3; drops++) {
+    try {
+      text = decodeURIComponent(encoded);
+    } catch {
+      if (encoded.length === value.length) return undefined;
+      encoded = encoded.replace(/%[0-9A-Fa-f]{2}$/, "");
+    }
+  }
+  if (text === undefined) return undefined;
+  if (text.length <= GRPC_MESSAGE_MAX_CHARS && encoded.length === value.length) return text;
+  if (text.length <= GRPC_MESSAGE_MAX_CHARS) return `${text}...`;
+  // Cut between characters, never inside a surrogate pair.
+  let end = GRPC_MESSAGE_MAX_CHARS;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}...`;
 }
 
 type Headers = Record<string, string | string[] | number | undefined>;

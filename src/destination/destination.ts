@@ -7,6 +7,7 @@
  * S3 nothing. Each failure is an InvalidFieldError (or HostNotAllowedError
  * for s3host) naming the seed field.
  */
+import { callerText } from "../caller-text.js";
 import { InvalidFieldError } from "../errors.js";
 import { Secret } from "../secret.js";
 import {
@@ -101,7 +102,7 @@ export function resolveDestination(
   settings: DestinationSettings,
 ): UploadTarget {
   if (input.type !== "" && input.type !== "s3") {
-    throw new InvalidFieldError("type", `must be "s3" (or empty), not "${printable(input.type)}"`);
+    throw new InvalidFieldError("type", `must be "s3" (or empty), not "${callerText(input.type)}"`);
   }
   const bucket = checkBucket(input.bucket);
   const key = checkKey(input.filename);
@@ -241,7 +242,7 @@ function checkAcl(acl: string): CannedAcl {
   if (found === undefined) {
     throw new InvalidFieldError(
       "acl",
-      `must be one of ${CANNED_ACLS.join(", ")}, not "${printable(acl)}"`,
+      `must be one of ${CANNED_ACLS.join(", ")}, not "${callerText(acl)}"`,
     );
   }
   return found;
@@ -292,22 +293,28 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): Recor
   for (const [key, value] of Object.entries(metadata)) {
     if (!TOKEN.test(key)) {
       throw new InvalidFieldError(
-        `metadata["${printable(key)}"]`,
+        `metadata["${callerText(key)}"]`,
         "key must be a non-empty header token: ASCII letters, digits and !#$%&'*+.^_`|~-",
       );
     }
     if (!/^[\x20-\x7e]*$/.test(value)) {
-      throw new InvalidFieldError(`metadata["${key}"]`, "value must be printable ASCII");
+      throw new InvalidFieldError(
+        `metadata["${callerText(key)}"]`,
+        "value must be printable ASCII",
+      );
     }
     if (value.trim() !== value) {
       throw new InvalidFieldError(
-        `metadata["${key}"]`,
+        `metadata["${callerText(key)}"]`,
         "value must not begin or end with white space",
       );
     }
     const lower = key.toLowerCase();
     if (seen.has(lower)) {
-      throw new InvalidFieldError(`metadata["${key}"]`, "key differs from another only in case");
+      throw new InvalidFieldError(
+        `metadata["${callerText(key)}"]`,
+        "key differs from another only in case",
+      );
     }
     seen.add(lower);
     total += Buffer.byteLength(key) + Buffer.byteLength(value);
@@ -321,10 +328,4 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): Recor
   }
   // fromEntries defines own properties, so even a "__proto__" key is kept.
   return Object.fromEntries(entries);
-}
-
-/** A short, printable rendering of caller input for messages. */
-function printable(value: string): string {
-  const cut = value.length > 64 ? `${value.slice(0, 64)}...` : value;
-  return JSON.stringify(cut).slice(1, -1);
 }

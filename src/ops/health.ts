@@ -11,6 +11,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { callerText } from "../caller-text.js";
 import {
   type Health,
   type HealthCheckResponse,
@@ -121,7 +122,7 @@ export function createHealthService(state: HealthState): ServiceImpl<typeof Heal
     check(req) {
       const status = state.get(req.service);
       if (status === undefined) {
-        throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+        throw new ConnectError(`unknown service "${callerText(req.service)}"`, Code.NotFound);
       }
       return response(toProto(status, ServingStatus.UNKNOWN));
     },
