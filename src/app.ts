@@ -15,14 +15,17 @@ import { createHealthState, createRoutes } from "./routes.js";
 import { MultipartJournal, startOrphanSweeper } from "./s3/multipart-journal.js";
 import { type S3CallObserver, S3ClientFactory } from "./s3/s3-client-factory.js";
 import { createS3ObjectStore } from "./s3/s3-object-store.js";
-import { createServer, type RenderUploadServer } from "./server.js";
-import { CallerLimits, createAuthInterceptor } from "./service/caller.js";
+import { type CallCredentials, createServer, type RenderUploadServer } from "./server.js";
+import { Authenticator, CallerLimits, createAuthInterceptor } from "./service/caller.js";
 import { describeForStatus } from "./service/error-table.js";
 import { recheckTarget } from "./service/render-request.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
 import type { StatusStore } from "./status/status-store.js";
 import { createUploadMetrics } from "./telemetry/metrics.js";
-import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing-interceptor.js";
+import {
+  createRpcTracingInterceptor,
+  traceRefusedCall,
+} from "./telemetry/rpc-tracing-interceptor.js";
 import { ByteBudget } from "./upload/byte-budget.js";
 import type { ObjectStore } from "./upload/object-store.js";
 
@@ -121,21 +124,28 @@ export async function createApp(
     metrics,
     limits: new CallerLimits(config.callers.maxConcurrentUploads, config.callers.maxUploadBytes),
   });
-  // Tracing outermost, so refused calls are traced too.
+  const authenticator = new Authenticator(
+    new Map(config.callers.tokens.map((t) => [t.token.reveal(), t.name])),
+    config.tls?.clientCa !== undefined,
+  );
+  // The server authenticates from the headers before reading a body; the
+  // interceptor decides the same for calls that do not come through it.
   const interceptors: Interceptor[] = [
     createRpcTracingInterceptor(),
-    ...(config.callers.tokens.length > 0 || config.tls?.clientCa !== undefined
-      ? [
-          createAuthInterceptor(
-            new Map(config.callers.tokens.map((t) => [t.token.reveal(), t.name])),
-            config.tls?.clientCa !== undefined,
-          ),
-        ]
-      : []),
+    ...(authenticator.required ? [createAuthInterceptor(authenticator)] : []),
   ];
   const server = createServer({
     routes,
     interceptors,
+    ...(authenticator.required
+      ? {
+          authenticate: (credentials: CallCredentials) => {
+            const verdict = authenticator.decide(credentials);
+            if ("refused" in verdict) traceRefusedCall(credentials.path);
+            return verdict;
+          },
+        }
+      : {}),
     ...(config.tls
       ? {
           tls: {

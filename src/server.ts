@@ -11,8 +11,13 @@
  *
  * With a client CA (mTLS), a caller may present a certificate; a verified
  * one's subject reaches handlers and interceptors as TLS_PEER. A missing or
- * unverified certificate does not fail the handshake: the auth interceptor
+ * unverified certificate does not fail the handshake: authentication
  * decides per call, so health stays open to probes without one.
+ *
+ * Authentication happens here, from the request's path and headers, before
+ * connect reads the body (connect runs interceptors only after it has read,
+ * decompressed and parsed a unary request): an unauthenticated caller
+ * cannot make the service read, inflate or parse anything it sends.
  *
  * createServer() builds everything and returns it unstarted; only main
  * listens.
@@ -21,9 +26,16 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { TLSSocket } from "node:tls";
-import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { TLS_PEER } from "./context-keys.js";
+import { CALLER, TLS_PEER } from "./context-keys.js";
+import { respondWithError } from "./early-error-response.js";
 
 /** The HTTP/2 connection preface (RFC 9113, section 3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -40,6 +52,19 @@ const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
 /** How long a client may go on sending after its call's status, in milliseconds. */
 const UNREAD_GRACE_MS = 1_000;
 
+/** What the network layer tells the authenticator of a request: nothing of its body. */
+export interface CallCredentials {
+  /** The request path, "/package.Service/Method", without the query. */
+  readonly path: string;
+  /** The authorization header, if any. */
+  readonly authorization: string | undefined;
+  /** The verified client certificate's subject, if any. */
+  readonly peer: string | undefined;
+}
+
+/** Who a call is from, or why it is refused. */
+export type CallVerdict = { readonly caller: string } | { readonly refused: string };
+
 /** Server settings. */
 export interface ServerOptions {
   /** Registers the services. */
@@ -52,6 +77,13 @@ export interface ServerOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Interceptors around every call (tracing). */
   readonly interceptors?: Interceptor[];
+  /**
+   * Decides from a request's path and headers who calls, before connect
+   * reads its body. A refusal is answered UNAUTHENTICATED in the caller's
+   * protocol and the body is never read; a caller reaches handlers as
+   * CALLER. Without it, every call goes to connect as it is.
+   */
+  readonly authenticate?: (credentials: CallCredentials) => CallVerdict;
   /** TLS, PEM-encoded; without it the port is cleartext. */
   readonly tls?: {
     readonly cert: string;
@@ -84,9 +116,13 @@ export function createServer(options: ServerOptions): RenderUploadServer {
     contextValues: (req) => {
       const values = createContextValues();
       values.set(TLS_PEER, verifiedPeer(req));
+      const caller = callers.get(req);
+      if (caller !== undefined) values.set(CALLER, caller);
       return values;
     },
   });
+  /** The caller the authenticator found for each request handed to connect. */
+  const callers = new WeakMap<object, string>();
   /** The calls open now, with their paths. */
   const calls = new Map<object, string>();
   const handler = (
@@ -95,8 +131,21 @@ export function createServer(options: ServerOptions): RenderUploadServer {
   ) => {
     calls.set(res, req.url ?? "");
     res.once("close", () => calls.delete(res));
-    if ("stream" in req && "stream" in res) drainOnEnd(req, res);
     withSpecGrpcMessage(res);
+    if (options.authenticate) {
+      // From the headers alone: a refused call's body is never read.
+      const verdict = options.authenticate({
+        path: (req.url ?? "").split("?", 2)[0] ?? "",
+        authorization: headerValue(req.headers.authorization),
+        peer: verifiedPeer(req),
+      });
+      if ("refused" in verdict) {
+        respondWithError(req, res, new ConnectError(verdict.refused, Code.Unauthenticated));
+        return;
+      }
+      callers.set(req, verdict.caller);
+    }
+    if ("stream" in req && "stream" in res) drainOnEnd(req, res);
     connectHandler(req, res);
   };
   const settings = { initialWindowSize: STREAM_WINDOW_BYTES };
@@ -206,6 +255,11 @@ function drainOnEnd(req: http2.Http2ServerRequest, res: http2.Http2ServerRespons
     timer.unref();
     stream.once("close", () => clearTimeout(timer));
   });
+}
+
+/** A header's value, repeated values joined as connect joins them. */
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(", ") : value;
 }
 
 /** The verified client certificate's subject, if the connection has one. */

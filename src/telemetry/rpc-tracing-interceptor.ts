@@ -96,3 +96,19 @@ function end(span: Span, grpc: boolean, err: unknown): void {
   }
   span.end();
 }
+
+/**
+ * A SERVER span for a call the network layer refused before connect ran it
+ * (UNAUTHENTICATED, its body never read), so refused calls are traced too.
+ * path is the request path, "/package.Service/Method".
+ */
+export function traceRefusedCall(path: string, options: RpcTracingOptions = {}): void {
+  const tracer = options.tracer ?? trace.getTracer("render-upload");
+  const [, service = "", method = ""] = /^\/([^/]*)\/([^/]*)$/.exec(path) ?? [];
+  const span = tracer.startSpan(`${service}/${method}`, {
+    kind: SpanKind.SERVER,
+    attributes: { "rpc.service": service, "rpc.method": method },
+  });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: Code[Code.Unauthenticated] });
+  span.end();
+}
