@@ -157,6 +157,7 @@ export async function createApp(
       : {}),
     readMaxBytes: config.readMaxBytes,
     maxTimeoutMs: config.maxTimeoutMs,
+    http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
     ...(shutdownSignal ? { shutdownSignal } : {}),
   });
   return {

@@ -133,6 +133,8 @@ export interface Config {
   readonly readMaxBytes: number;
   /** Longest deadline a caller may ask for, in milliseconds (0: no limit). */
   readonly maxTimeoutMs: number;
+  /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly http2MaxConcurrentStreams: number;
   /** pino log level. */
   readonly logLevel: string;
   /** How long in-flight calls may run after SIGTERM before they are aborted, in milliseconds. */
@@ -185,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     // plus framing) always fits.
     readMaxBytes: read.integer("READ_MAX_BYTES", 64 * MiB, 2 * MiB, 2 ** 31 - 1),
     maxTimeoutMs: read.integer("MAX_TIMEOUT_MS", 0, 0, 2 ** 31 - 1),
+    http2MaxConcurrentStreams: read.integer("HTTP2_MAX_CONCURRENT_STREAMS", 100, 1, 2 ** 31 - 1),
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 25_000, 0, 3_600_000),
     logLevel: read.oneOf("LOG_LEVEL", "info", [
       "fatal",

@@ -49,6 +49,9 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const STREAM_WINDOW_BYTES = 1024 * 1024;
 const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
 
+/** HTTP/2 streams one connection may have open at once, unless configured. */
+const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+
 /** How long a client may go on sending after its call's status, in milliseconds. */
 const UNREAD_GRACE_MS = 1_000;
 
@@ -73,6 +76,8 @@ export interface ServerOptions {
   readonly readMaxBytes: number;
   /** Longest deadline a caller may set, in milliseconds; 0 for no limit. */
   readonly maxTimeoutMs: number;
+  /** Streams one HTTP/2 connection may have open at once; 100 by default. */
+  readonly http2MaxConcurrentStreams?: number;
   /** Aborts every in-flight call when it fires (shutdown). */
   readonly shutdownSignal?: AbortSignal;
   /** Interceptors around every call (tracing). */
@@ -148,7 +153,11 @@ export function createServer(options: ServerOptions): RenderUploadServer {
     if ("stream" in req && "stream" in res) drainOnEnd(req, res);
     connectHandler(req, res);
   };
-  const settings = { initialWindowSize: STREAM_WINDOW_BYTES };
+  const settings = {
+    initialWindowSize: STREAM_WINDOW_BYTES,
+    // Node's default is 2^32-1: one connection could open any number.
+    maxConcurrentStreams: options.http2MaxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+  };
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   const track = (socket: net.Socket) => {
