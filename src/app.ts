@@ -158,6 +158,7 @@ export async function createApp(
     readMaxBytes: config.readMaxBytes,
     maxTimeoutMs: config.maxTimeoutMs,
     http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+    connections: config.connections,
     ...(shutdownSignal ? { shutdownSignal } : {}),
   });
   return {

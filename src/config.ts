@@ -123,6 +123,20 @@ export interface TlsConfig {
   readonly clientCa: string | undefined;
 }
 
+/** How long connections may take or wait, and how many there may be. */
+export interface ConnectionConfig {
+  /** From accept until the protocol is known (preface, first bytes, TLS handshake), in milliseconds. */
+  readonly firstByteTimeoutMs: number;
+  /** An HTTP/1.1 request's headers must arrive within this, in milliseconds. */
+  readonly headersTimeoutMs: number;
+  /** An HTTP/1.1 request must arrive whole within this, in milliseconds; 0: no limit. */
+  readonly requestTimeoutMs: number;
+  /** A connection with no call open is closed after this, in milliseconds; 0: never. */
+  readonly idleTimeoutMs: number;
+  /** Connections open at once, at most. */
+  readonly maxConnections: number;
+}
+
 /** The whole configuration. */
 export interface Config {
   /** Interface the server binds. */
@@ -135,6 +149,8 @@ export interface Config {
   readonly maxTimeoutMs: number;
   /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly http2MaxConcurrentStreams: number;
+  /** Connection timeouts and the connection cap. */
+  readonly connections: ConnectionConfig;
   /** pino log level. */
   readonly logLevel: string;
   /** How long in-flight calls may run after SIGTERM before they are aborted, in milliseconds. */
@@ -188,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
     readMaxBytes: read.integer("READ_MAX_BYTES", 64 * MiB, 2 * MiB, 2 ** 31 - 1),
     maxTimeoutMs: read.integer("MAX_TIMEOUT_MS", 0, 0, 2 ** 31 - 1),
     http2MaxConcurrentStreams: read.integer("HTTP2_MAX_CONCURRENT_STREAMS", 100, 1, 2 ** 31 - 1),
+    connections: readConnections(read),
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 25_000, 0, 3_600_000),
     logLevel: read.oneOf("LOG_LEVEL", "info", [
       "fatal",
@@ -250,6 +267,28 @@ export function loadConfig(env: Env = process.env): Config {
     tls: readTls(read),
   };
   return deepFreeze(config);
+}
+
+/** The connection limits; HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS. */
+function readConnections(read: ReturnType<typeof reader>): ConnectionConfig {
+  const hour = 3_600_000;
+  const connections: ConnectionConfig = {
+    firstByteTimeoutMs: read.integer("CONNECTION_FIRST_BYTE_TIMEOUT_MS", 10_000, 1, hour),
+    headersTimeoutMs: read.integer("HTTP_HEADERS_TIMEOUT_MS", 10_000, 1, hour),
+    requestTimeoutMs: read.integer("HTTP_REQUEST_TIMEOUT_MS", 300_000, 0, 24 * hour),
+    idleTimeoutMs: read.integer("CONNECTION_IDLE_TIMEOUT_MS", 60_000, 0, 24 * hour),
+    maxConnections: read.integer("MAX_CONNECTIONS", 1_000, 1, 1_000_000),
+  };
+  if (
+    connections.requestTimeoutMs > 0 &&
+    connections.headersTimeoutMs > connections.requestTimeoutMs
+  ) {
+    throw new ConfigError(
+      "HTTP_HEADERS_TIMEOUT_MS",
+      `${connections.headersTimeoutMs} is longer than HTTP_REQUEST_TIMEOUT_MS (${connections.requestTimeoutMs})`,
+    );
+  }
+  return connections;
 }
 
 /**

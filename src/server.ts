@@ -49,9 +49,6 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const STREAM_WINDOW_BYTES = 1024 * 1024;
 const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024;
 
-/** HTTP/2 streams one connection may have open at once, unless configured. */
-const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
-
 /** How long a client may go on sending after its call's status, in milliseconds. */
 const UNREAD_GRACE_MS = 1_000;
 
@@ -76,8 +73,10 @@ export interface ServerOptions {
   readonly readMaxBytes: number;
   /** Longest deadline a caller may set, in milliseconds; 0 for no limit. */
   readonly maxTimeoutMs: number;
-  /** Streams one HTTP/2 connection may have open at once; 100 by default. */
-  readonly http2MaxConcurrentStreams?: number;
+  /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly http2MaxConcurrentStreams: number;
+  /** Connection timeouts and the connection cap. */
+  readonly connections: ConnectionLimits;
   /** Aborts every in-flight call when it fires (shutdown). */
   readonly shutdownSignal?: AbortSignal;
   /** Interceptors around every call (tracing). */
@@ -96,6 +95,28 @@ export interface ServerOptions {
     /** Client certificates signed by these CAs authenticate (mTLS). */
     readonly clientCa: string | undefined;
   };
+}
+
+/** How long a connection may take, or wait, and how many there may be. */
+export interface ConnectionLimits {
+  /**
+   * From accepting a connection until its protocol is known (the whole
+   * HTTP/2 preface, the first bytes of HTTP/1.1, or the TLS handshake), in
+   * milliseconds.
+   */
+  readonly firstByteTimeoutMs: number;
+  /** An HTTP/1.1 request's headers must have arrived within this, in milliseconds. */
+  readonly headersTimeoutMs: number;
+  /** An HTTP/1.1 request must have arrived whole within this, in milliseconds; 0: no limit. */
+  readonly requestTimeoutMs: number;
+  /**
+   * A connection with no call open (an HTTP/2 session without streams, an
+   * HTTP/1.1 connection between requests) is closed after this, in
+   * milliseconds; 0: never.
+   */
+  readonly idleTimeoutMs: number;
+  /** Connections open at once; more are closed as they are accepted. */
+  readonly maxConnections: number;
 }
 
 /** A built, unstarted server. */
@@ -156,7 +177,7 @@ export function createServer(options: ServerOptions): RenderUploadServer {
   const settings = {
     initialWindowSize: STREAM_WINDOW_BYTES,
     // Node's default is 2^32-1: one connection could open any number.
-    maxConcurrentStreams: options.http2MaxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
+    maxConcurrentStreams: options.http2MaxConcurrentStreams,
   };
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -164,7 +185,16 @@ export function createServer(options: ServerOptions): RenderUploadServer {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   };
+  const limits = options.connections;
+  // HTTP/1.1's timeouts; Node checks them every connectionsCheckingInterval.
+  const h1Timeouts = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.idleTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, limits.headersTimeoutMs / 2)),
+  };
   const onSession = (session: http2.ServerHttp2Session) => {
+    closeWhenIdle(session, limits.idleTimeoutMs);
     // A connection-wide receive window wider than HTTP/2's 64 KiB default,
     // so one fast sender is not held to a round trip per 64 KiB.
     session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
@@ -185,22 +215,30 @@ export function createServer(options: ServerOptions): RenderUploadServer {
         // are refused per call (UNAUTHENTICATED), and health stays open.
         ...(clientCa === undefined ? {} : { ca: clientCa, requestCert: true }),
         rejectUnauthorized: false,
+        handshakeTimeout: limits.firstByteTimeoutMs,
+        // HTTP/1.1 by ALPN: the secure server tracks its connections itself.
+        ...h1Timeouts,
       },
       handler,
     );
+    // Read by Node's HTTP/1.1 code after each response; not in the secure server's types.
+    Object.assign(secure, { keepAliveTimeout: limits.idleTimeoutMs });
     secure.on("session", onSession);
     secure.on("connection", track);
     front = secure;
   } else {
     const h2 = http2.createServer({ settings }, handler);
     h2.on("session", onSession);
-    const cleartextH1 = http.createServer(handler);
+    const cleartextH1 = http.createServer(h1Timeouts, handler);
     h1 = cleartextH1;
     front = net.createServer((socket) => {
       track(socket);
-      routeConnection(socket, cleartextH1, h2);
+      routeConnection(socket, cleartextH1, h2, limits.firstByteTimeoutMs);
     });
   }
+
+  // More connections than this are closed as soon as they are accepted.
+  front.maxConnections = limits.maxConnections;
 
   return {
     listen(port, host) {
@@ -208,6 +246,11 @@ export function createServer(options: ServerOptions): RenderUploadServer {
         front.once("error", reject);
         front.listen(port, host, () => {
           front.off("error", reject);
+          // The HTTP/1.1 server is handed its sockets and never listens
+          // itself; Node starts the connection tracking that enforces
+          // headersTimeout and requestTimeout (and lets
+          // closeIdleConnections work) on 'listening', so it is told.
+          h1?.emit("listening");
           const address = front.address();
           resolve(typeof address === "object" && address !== null ? address.port : port);
         });
@@ -224,7 +267,8 @@ export function createServer(options: ServerOptions): RenderUploadServer {
         });
         // GOAWAY: no new streams; each session closes when its streams end.
         for (const session of sessions) session.close();
-        h1?.closeIdleConnections();
+        // Closes idle connections and stops the connection checks (it was never listening).
+        h1?.close(() => {});
       });
     },
     openCalls() {
@@ -291,8 +335,47 @@ function isTlsSocket(socket: unknown): socket is TLSSocket {
   );
 }
 
-/** Hands a new connection to the HTTP/2 or the HTTP/1.1 server. */
-function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+/**
+ * Closes session once it has had no stream open for idleMs (0: never):
+ * GOAWAY, then the connection closes, as gRPC's MAX_CONNECTION_IDLE does.
+ * A session that never opens a stream (a half-sent preface's SETTINGS, a
+ * HEADERS frame never finished) is idle from the start.
+ */
+function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void {
+  if (idleMs === 0) return;
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      if (!session.closed && !session.destroyed) session.close();
+    }, idleMs);
+    timer.unref();
+  };
+  session.on("stream", (stream: http2.ServerHttp2Stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once("close", () => {
+      open--;
+      if (open === 0) arm();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+  arm();
+}
+
+/**
+ * Hands a new connection to the HTTP/2 or the HTTP/1.1 server, once its
+ * first bytes say which. A connection that has not said so within
+ * firstByteTimeoutMs (silent, or a preface half sent) is destroyed.
+ */
+function routeConnection(
+  socket: net.Socket,
+  h1: http.Server,
+  h2: http2.Http2Server,
+  firstByteTimeoutMs: number,
+): void {
+  const onTimeout = () => socket.destroy();
+  socket.setTimeout(firstByteTimeoutMs, onTimeout);
   let received: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
@@ -300,6 +383,9 @@ function routeConnection(socket: net.Socket, h1: http.Server, h2: http2.Http2Ser
     const isH2 = received.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
     if (isH2 && received.length < H2_PREFACE.length) return; // wait for the whole preface
     socket.off("data", onData);
+    // From here on the HTTP/1.1 server's timeouts, or the session's idle timer, apply.
+    socket.setTimeout(0);
+    socket.off("timeout", onTimeout);
     socket.pause();
     socket.unshift(received);
     if (isH2) {

@@ -373,3 +373,50 @@ describe("loadConfig: S3_DEFAULT_REGION", () => {
     assert.equal(loadConfig({ S3_DEFAULT_REGION: "eu-west-1" }).s3.defaultRegion, "eu-west-1");
   });
 });
+
+describe("loadConfig: connections", () => {
+  test("defaults: 100 streams per connection, 10 s to the first byte and the headers, 1,000 connections", () => {
+    const config = loadConfig({});
+    assert.equal(config.http2MaxConcurrentStreams, 100);
+    assert.deepEqual(config.connections, {
+      firstByteTimeoutMs: 10_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 300_000,
+      idleTimeoutMs: 60_000,
+      maxConnections: 1_000,
+    });
+  });
+
+  test("values", () => {
+    const config = loadConfig({
+      HTTP2_MAX_CONCURRENT_STREAMS: "32",
+      CONNECTION_FIRST_BYTE_TIMEOUT_MS: "1000",
+      HTTP_HEADERS_TIMEOUT_MS: "2000",
+      HTTP_REQUEST_TIMEOUT_MS: "0",
+      CONNECTION_IDLE_TIMEOUT_MS: "0",
+      MAX_CONNECTIONS: "10",
+    });
+    assert.equal(config.http2MaxConcurrentStreams, 32);
+    assert.deepEqual(config.connections, {
+      firstByteTimeoutMs: 1_000,
+      headersTimeoutMs: 2_000,
+      requestTimeoutMs: 0,
+      idleTimeoutMs: 0,
+      maxConnections: 10,
+    });
+  });
+
+  test("bad values name their variable", () => {
+    assertConfigError({ HTTP2_MAX_CONCURRENT_STREAMS: "0" }, "HTTP2_MAX_CONCURRENT_STREAMS");
+    assertConfigError(
+      { CONNECTION_FIRST_BYTE_TIMEOUT_MS: "0" },
+      "CONNECTION_FIRST_BYTE_TIMEOUT_MS",
+    );
+    assertConfigError({ MAX_CONNECTIONS: "none" }, "MAX_CONNECTIONS");
+    assertConfigError(
+      { HTTP_HEADERS_TIMEOUT_MS: "20000", HTTP_REQUEST_TIMEOUT_MS: "10000" },
+      "HTTP_HEADERS_TIMEOUT_MS",
+      "HTTP_HEADERS_TIMEOUT_MS: 20000 is longer than HTTP_REQUEST_TIMEOUT_MS (10000)",
+    );
+  });
+});
