@@ -21,6 +21,7 @@ import { describeForStatus } from "./service/error-table.js";
 import { recheckTarget } from "./service/render-request.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
 import type { StatusStore } from "./status/status-store.js";
+import { StatusWatchers } from "./status/status-watchers.js";
 import { createUploadMetrics } from "./telemetry/metrics.js";
 import {
   createRpcTracingInterceptor,
@@ -28,6 +29,13 @@ import {
 } from "./telemetry/rpc-tracing-interceptor.js";
 import { ByteBudget } from "./upload/byte-budget.js";
 import type { ObjectStore } from "./upload/object-store.js";
+
+/**
+ * How often a watched status is read besides its change notifications, in
+ * milliseconds: a safety net for a notification lost to a Redis reconnect,
+ * and how an expired record is noticed.
+ */
+const WATCH_POLL_MS = 5_000;
 
 /** A built service: the server and what must be released with it. */
 export interface App {
@@ -86,13 +94,14 @@ export async function createApp(
     log,
   );
   const { async } = config;
+  const lifetimes = { retentionMs: async.statusRetentionMs, staleMs: async.statusStaleMs };
   const statuses: StatusStore =
     async.statusRedisUrl === undefined
-      ? await createFileStatusStore(async.statusDir, async.statusRetentionMs)
+      ? await createFileStatusStore(async.statusDir, lifetimes)
       : // Loaded only when used: the Redis client costs resident memory.
         await (await import("./status/redis-status-store.js")).createRedisStatusStore(
           async.statusRedisUrl,
-          async.statusRetentionMs,
+          lifetimes,
         );
   const budget = new ByteBudget(config.upload.bufferBytes);
   const metrics = createUploadMetrics(budget);
@@ -119,6 +128,10 @@ export async function createApp(
     budget,
     upload: config.upload,
     statuses,
+    watchers: new StatusWatchers(statuses, {
+      maxWatchers: async.statusMaxWatchers,
+      pollMs: WATCH_POLL_MS,
+    }),
     asyncUploads,
     health,
     metrics,

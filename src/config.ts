@@ -91,6 +91,14 @@ export interface AsyncConfig {
   readonly statusRedisUrl: string | undefined;
   /** How long statuses of ended uploads are kept, in milliseconds. */
   readonly statusRetentionMs: number;
+  /**
+   * How long the status of an upload that has not ended is kept after the
+   * process running it last refreshed it, in milliseconds (it refreshes it
+   * every third of this while it runs).
+   */
+  readonly statusStaleMs: number;
+  /** WatchUpload streams open at once, at most. */
+  readonly statusMaxWatchers: number;
 }
 
 /** A caller allowed in by bearer token. */
@@ -253,6 +261,8 @@ export function loadConfig(env: Env = process.env): Config {
       statusDir: read.string("STATUS_DIR", "var/status"),
       statusRedisUrl: read.optional("STATUS_REDIS_URL", parseRedisUrl),
       statusRetentionMs: read.integer("STATUS_RETENTION_MS", 24 * 3_600_000, 1_000, 2 ** 40),
+      statusStaleMs: read.integer("STATUS_STALE_MS", 300_000, 1_000, 2 ** 40),
+      statusMaxWatchers: read.integer("STATUS_MAX_WATCHERS", 1_000, 1, 1_000_000),
     },
     callers: {
       tokens: read.optional("AUTH_TOKENS", parseAuthTokens) ?? [],

@@ -24,6 +24,8 @@ import { SpoolFullError, SpoolUnavailableError } from "../errors.js";
 /** What a spool entry records of its upload. */
 export interface SpoolManifest {
   readonly token: string;
+  /** The caller that sent the upload ("anonymous" when absent: an entry from before callers were kept). */
+  readonly caller?: string;
   readonly movie: string;
   /** Where the upload goes, resolved when it was accepted. */
   readonly target: PersistedTarget;

@@ -9,6 +9,7 @@
  */
 import type { HandlerContext } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { CALLER } from "../context-keys.js";
 import type { DestinationSettings, UploadTarget } from "../destination/destination.js";
 import type { RenderRequest } from "../gen/render/upload/v1/upload_pb.js";
 import type { Logger } from "../logger.js";
@@ -21,6 +22,7 @@ import {
   succeeded,
   syncStarted,
 } from "../status/status-transitions.js";
+import { isTerminal } from "../status/upload-status.js";
 import type { UploadMetrics } from "../telemetry/metrics.js";
 import type { CallerLimits } from "./caller.js";
 import { codeName, toConnectError } from "./error-table.js";
@@ -47,6 +49,8 @@ export interface StoredOutcome {
 
 export class UploadCall {
   readonly token: string;
+  /** Who calls (CALLER): the upload's status belongs to it. */
+  readonly caller: string;
   readonly #deps: UploadCallDeps;
   readonly #ctx: HandlerContext;
   readonly #rpc: string;
@@ -63,6 +67,7 @@ export class UploadCall {
     this.#ctx = ctx;
     this.#rpc = rpc;
     this.token = deps.newToken();
+    this.caller = ctx.values.get(CALLER);
     this.#log = deps.log.child({ token: this.token, rpc });
   }
 
@@ -74,6 +79,7 @@ export class UploadCall {
       throw this.#fail(err);
     } finally {
       this.#leave?.();
+      this.#abandoned();
     }
   }
 
@@ -91,6 +97,7 @@ export class UploadCall {
       throw this.#fail(err);
     } finally {
       this.#leave?.();
+      this.#abandoned();
       release();
     }
   }
@@ -118,7 +125,7 @@ export class UploadCall {
   startSync(url: string, totalBytes: number | undefined): void {
     this.#status = new StatusTracker(
       this.#deps.statuses,
-      syncStarted({ token: this.token, url, totalBytes }),
+      syncStarted({ token: this.token, caller: this.caller, url, totalBytes }),
     );
     this.#writeStatus(undefined);
   }
@@ -194,12 +201,25 @@ export class UploadCall {
   #writeStatus(change: StatusChange | undefined): void {
     const status = this.#status;
     if (status === undefined) return;
-    const write = change === undefined ? status.write() : status.update(change);
+    const write = change === undefined ? status.create() : status.update(change);
     write.catch((err: unknown) =>
       this.#log.debug(
         { error: err instanceof Error ? err.message : String(err) },
         "status write failed",
       ),
+    );
+  }
+
+  /**
+   * A call that ended without an outcome (its response stream was
+   * abandoned while it was yielding) leaves no status behind as UPLOADING:
+   * it is recorded as cancelled, which also ends its heartbeat.
+   */
+  #abandoned(): void {
+    const status = this.#status;
+    if (status === undefined || isTerminal(status.record)) return;
+    this.#writeStatus(
+      attemptFailed({ code: "CANCELLED", message: "the call ended before the upload did" }, true),
     );
   }
 
