@@ -68,7 +68,7 @@ export class UploadCall {
     this.#rpc = rpc;
     this.token = deps.newToken();
     this.caller = ctx.values.get(CALLER);
-    this.#log = deps.log.child({ token: this.token, rpc });
+    this.#log = deps.log.child({ token: this.token, rpc, caller: this.caller });
   }
 
   /** Runs a unary call's body: its value, or the caller's error. */
@@ -113,9 +113,10 @@ export class UploadCall {
     sizeField: string,
     sizeBytes: number | undefined,
   ): ResolvedRender {
-    this.#log = this.#log.child({ movie: render?.movie ?? "" });
     this.#countStarted(render?.upload?.async === true ? "async" : "sync");
     const resolved = resolveRender(render, this.#deps.settings);
+    // Only once checked (at most 1,024 characters) does the movie reach the log.
+    this.#log = this.#log.child({ movie: resolved.movie });
     if (sizeBytes !== undefined) this.#deps.limits.checkSize(sizeField, sizeBytes);
     this.#leave = this.#deps.limits.enter(this.#ctx);
     return resolved;
