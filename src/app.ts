@@ -117,7 +117,7 @@ export async function createApp(
     maxAttempts: async.maxAttempts,
     retryBaseMs: async.retryBaseMs,
     describeError: describeForStatus,
-    recheck: (target) => recheckTarget(target, config.s3),
+    recheck: (target, caller) => recheckTarget(target, config.s3, caller),
     log,
   });
   const health = createHealthState();

@@ -10,6 +10,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { type HostAllowlist, parseHostAllowlist } from "./destination/host-allowlist.js";
+import { NO_GRANTS, type PolicyGrants, parsePolicyGrants } from "./destination/policy-grants.js";
 import { parseS3Host, type S3Host } from "./destination/s3-host.js";
 import type { ChecksumMode, PayloadSigning, StaticCredentials } from "./s3/s3-client-factory.js";
 import { Secret } from "./secret.js";
@@ -18,6 +19,8 @@ import { Secret } from "./secret.js";
 export interface S3Config {
   /** Hosts a request's s3host may name; anything else is refused. */
   readonly allowedHosts: HostAllowlist;
+  /** Who may upload as the service's identity (aws_use_policy), and where; nobody by default. */
+  readonly policyGrants: PolicyGrants;
   /**
    * The endpoint used when a request has no s3host, such as
    * "http://127.0.0.1:7480". Undefined means Amazon S3.
@@ -225,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
     ]),
     s3: {
       allowedHosts: read.parsed("S3_ALLOWED_HOSTS", "aws", parseHostAllowlist),
+      policyGrants: read.optional("POLICY_GRANTS", parsePolicyGrants) ?? NO_GRANTS,
       defaultEndpoint: read.optional("S3_ENDPOINT", parseEndpoint),
       defaultRegion: read.parsed("S3_DEFAULT_REGION", "us-east-1", parseRegion),
       forcePathStyle: read.boolean("S3_FORCE_PATH_STYLE", false),

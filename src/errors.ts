@@ -56,6 +56,11 @@ export class HostNotAllowedError extends FieldError {
   }
 }
 
+/** The caller may not upload as the service's identity there (POLICY_GRANTS). */
+export class NotGrantedError extends FieldError {
+  override name = "NotGrantedError";
+}
+
 /** The request asks for something this version of the service does not do. */
 export class NotSupportedError extends FieldError {
   override name = "NotSupportedError";

@@ -50,11 +50,11 @@ export interface AttemptRunnerDeps {
   readonly retryBaseMs: number;
   readonly describeError: (err: unknown) => ErrorDescription;
   /**
-   * Checks a spooled target against the configuration as it is now (the
-   * allowlist may have changed since it was accepted); throws a domain error
-   * placed in the request.
+   * Checks a spooled target, sent by caller, against the configuration as
+   * it is now (the allowlist or the grants may have changed since it was
+   * accepted); throws a domain error placed in the request.
    */
-  readonly recheck: (target: UploadTarget) => void;
+  readonly recheck: (target: UploadTarget, caller: string) => void;
   readonly log: Logger;
   readonly metrics?: UploadMetrics;
 }
@@ -94,7 +94,7 @@ export async function runAsyncUpload(job: AsyncJob, deps: AttemptRunnerDeps): Pr
       const started = performance.now();
       try {
         job.stop.signal.throwIfAborted();
-        deps.recheck(target);
+        deps.recheck(target, callerOfManifest(job.manifest));
         await status.update(attempting(attempt));
         const result = await attemptOnce(job, target, status, deps);
         await status.update(succeeded(result));

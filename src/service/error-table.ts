@@ -14,6 +14,7 @@ import {
   HostNotAllowedError,
   InvalidFieldError,
   LimitExceededError,
+  NotGrantedError,
   NotSupportedError,
   ServiceSetupError,
   SpoolFullError,
@@ -132,6 +133,7 @@ type FieldErrorClass = abstract new (...args: never[]) => FieldError;
 const DOMAIN_CODES: ReadonlyMap<FieldErrorClass, Code> = new Map<FieldErrorClass, Code>([
   [InvalidFieldError, Code.InvalidArgument],
   [HostNotAllowedError, Code.PermissionDenied],
+  [NotGrantedError, Code.PermissionDenied],
   [NotSupportedError, Code.Unimplemented],
   [ChecksumMismatchError, Code.DataLoss],
   [SpoolFullError, Code.ResourceExhausted],

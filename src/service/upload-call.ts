@@ -10,7 +10,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CALLER } from "../context-keys.js";
-import type { DestinationSettings, UploadTarget } from "../destination/destination.js";
+import type { UploadTarget } from "../destination/destination.js";
 import type { RenderRequest } from "../gen/render/upload/v1/upload_pb.js";
 import type { Logger } from "../logger.js";
 import type { StatusStore } from "../status/status-store.js";
@@ -26,11 +26,11 @@ import { isTerminal } from "../status/upload-status.js";
 import type { UploadMetrics } from "../telemetry/metrics.js";
 import type { CallerLimits } from "./caller.js";
 import { codeName, toConnectError } from "./error-table.js";
-import { type ResolvedRender, resolveRender } from "./render-request.js";
+import { type RenderSettings, type ResolvedRender, resolveRender } from "./render-request.js";
 
 /** What a call needs of the service. */
 export interface UploadCallDeps {
-  readonly settings: DestinationSettings;
+  readonly settings: RenderSettings;
   readonly log: Logger;
   readonly statuses: StatusStore;
   readonly limits: CallerLimits;
@@ -114,7 +114,7 @@ export class UploadCall {
     sizeBytes: number | undefined,
   ): ResolvedRender {
     this.#countStarted(render?.upload?.async === true ? "async" : "sync");
-    const resolved = resolveRender(render, this.#deps.settings);
+    const resolved = resolveRender(render, this.#deps.settings, this.caller);
     // Only once checked (at most 1,024 characters) does the movie reach the log.
     this.#log = this.#log.child({ movie: resolved.movie });
     if (sizeBytes !== undefined) this.#deps.limits.checkSize(sizeField, sizeBytes);

@@ -420,3 +420,39 @@ describe("loadConfig: connections", () => {
     );
   });
 });
+
+describe("loadConfig: grants and statuses", () => {
+  test("defaults: no grant, statuses stale after 5 min, 1,000 watchers", () => {
+    const config = loadConfig({});
+    assert.deepEqual(config.s3.policyGrants.grants, []);
+    assert.equal(config.async.statusStaleMs, 300_000);
+    assert.equal(config.async.statusMaxWatchers, 1_000);
+  });
+
+  test("values", () => {
+    const config = loadConfig({
+      POLICY_GRANTS: "renderer-a=media/renders/*, thumbs",
+      STATUS_STALE_MS: "60000",
+      STATUS_MAX_WATCHERS: "10",
+    });
+    assert.deepEqual(
+      config.s3.policyGrants.grants.map((g) => [g.source, g.caller]),
+      [
+        ["renderer-a=media/renders/*", "renderer-a"],
+        ["thumbs", undefined],
+      ],
+    );
+    assert.equal(config.async.statusStaleMs, 60_000);
+    assert.equal(config.async.statusMaxWatchers, 10);
+  });
+
+  test("bad values name their variable", () => {
+    assertConfigError(
+      { POLICY_GRANTS: "a=Bad_Bucket" },
+      "POLICY_GRANTS",
+      /^POLICY_GRANTS: entry 1 "a=Bad_Bucket": the bucket must be a bucket name/,
+    );
+    assertConfigError({ STATUS_STALE_MS: "999" }, "STATUS_STALE_MS");
+    assertConfigError({ STATUS_MAX_WATCHERS: "0" }, "STATUS_MAX_WATCHERS");
+  });
+});

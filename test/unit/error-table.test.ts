@@ -6,6 +6,7 @@ import {
   HostNotAllowedError,
   InvalidFieldError,
   LimitExceededError,
+  NotGrantedError,
   NotSupportedError,
   ServiceSetupError,
   SpoolFullError,
@@ -291,6 +292,7 @@ describe("toConnectError: google.rpc.BadRequest details", () => {
     const cases: [Error & { field: string; problem: string }, Code][] = [
       [new InvalidFieldError("a", "bad"), Code.InvalidArgument],
       [new HostNotAllowedError("s3host", "h", "not allowed"), Code.PermissionDenied],
+      [new NotGrantedError("aws_use_policy", "not granted"), Code.PermissionDenied],
       [new NotSupportedError("a", "not yet"), Code.Unimplemented],
       [new ChecksumMismatchError("sha256", "differs"), Code.DataLoss],
       [new SpoolFullError("full"), Code.ResourceExhausted],
