@@ -107,7 +107,11 @@ export async function createApp(
   const metrics = createUploadMetrics(budget);
   const asyncUploads = await AsyncUploads.start({
     metrics,
-    spool: await Spool.open(async.spoolDir, async.spoolMaxBytes),
+    spool: await Spool.open(async.spoolDir, {
+      maxBytes: async.spoolMaxBytes,
+      callerMaxBytes: async.spoolCallerMaxBytes,
+    }),
+    streamIdleMs: async.streamIdleMs,
     store,
     statuses,
     budget,

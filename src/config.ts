@@ -80,6 +80,10 @@ export interface AsyncConfig {
   readonly spoolDir: string;
   /** Most bytes the spool holds at once. */
   readonly spoolMaxBytes: number;
+  /** Most bytes one caller's uploads hold in the spool at once. */
+  readonly spoolCallerMaxBytes: number;
+  /** Longest an async stream may go without a chunk while it is spooled, in milliseconds. */
+  readonly streamIdleMs: number;
   /** Background uploads running at once. */
   readonly concurrency: number;
   /** Accepted async uploads not yet ended, at most. */
@@ -207,6 +211,10 @@ export function loadConfig(env: Env = process.env): Config {
       "S3_SERVICE_ACCESS_KEY_ID and S3_SERVICE_SECRET_ACCESS_KEY must be set together",
     );
   }
+  const tokens = read.optional("AUTH_TOKENS", parseAuthTokens) ?? [];
+  const tls = readTls(read);
+  const authenticated = tokens.length > 0 || tls?.clientCa !== undefined;
+  const spoolMaxBytes = read.integer("SPOOL_MAX_BYTES", 10 * 1024 * MiB, MiB, 2 ** 50);
   const config: Config = {
     host: read.string("HOST", "0.0.0.0"),
     port: read.integer("PORT", 8080, 0, 65535),
@@ -257,7 +265,16 @@ export function loadConfig(env: Env = process.env): Config {
     },
     async: {
       spoolDir: read.string("SPOOL_DIR", "var/spool"),
-      spoolMaxBytes: read.integer("SPOOL_MAX_BYTES", 10 * 1024 * MiB, MiB, 2 ** 50),
+      spoolMaxBytes,
+      // With callers told apart, each gets a quarter of the spool; without,
+      // every caller is one ("anonymous") and has all of it.
+      spoolCallerMaxBytes: read.integer(
+        "SPOOL_CALLER_MAX_BYTES",
+        authenticated ? Math.floor(spoolMaxBytes / 4) : spoolMaxBytes,
+        MiB,
+        2 ** 50,
+      ),
+      streamIdleMs: read.integer("ASYNC_STREAM_IDLE_TIMEOUT_MS", 30_000, 100, 3_600_000),
       concurrency: read.integer("ASYNC_CONCURRENCY", 4, 1, 256),
       maxPending: read.integer("ASYNC_MAX_PENDING", 64, 1, 100_000),
       maxAttempts: read.integer("ASYNC_MAX_ATTEMPTS", 5, 1, 100),
@@ -269,7 +286,7 @@ export function loadConfig(env: Env = process.env): Config {
       statusMaxWatchers: read.integer("STATUS_MAX_WATCHERS", 1_000, 1, 1_000_000),
     },
     callers: {
-      tokens: read.optional("AUTH_TOKENS", parseAuthTokens) ?? [],
+      tokens,
       maxConcurrentUploads: read.integer("CALLER_MAX_CONCURRENT_UPLOADS", 0, 0, 1_000_000),
       maxUploadBytes: read.integer(
         "UPLOAD_MAX_BYTES",
@@ -278,7 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
         5 * 1024 * 1024 * MiB,
       ),
     },
-    tls: readTls(read),
+    tls,
   };
   return deepFreeze(config);
 }

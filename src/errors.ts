@@ -111,6 +111,11 @@ export class UploadEndedError extends FieldError {
   }
 }
 
+/** A stream sent nothing for longer than the service waits (an async upload's idle timeout). */
+export class StreamIdleError extends FieldError {
+  override name = "StreamIdleError";
+}
+
 /** A caller went over one of its limits (concurrent uploads, bytes per upload). */
 export class LimitExceededError extends FieldError {
   override name = "LimitExceededError";

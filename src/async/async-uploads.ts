@@ -29,6 +29,7 @@ import {
   runAsyncUpload,
   Stopped,
 } from "./attempt-runner.js";
+import { idleChunks } from "./idle-chunks.js";
 import type { SpoolManifest } from "./spool.js";
 import { UploadScheduler } from "./upload-scheduler.js";
 
@@ -37,6 +38,8 @@ export type { ErrorDescription } from "./attempt-runner.js";
 export interface AsyncUploadsOptions extends AttemptRunnerDeps {
   /** Background uploads running at once. */
   readonly concurrency: number;
+  /** Longest an incoming stream may go without a chunk while it is spooled, in milliseconds. */
+  readonly streamIdleMs: number;
   /** Accepted async uploads not yet ended, at most; more is RESOURCE_EXHAUSTED. */
   readonly maxPending: number;
 }
@@ -128,14 +131,18 @@ export class AsyncUploads {
     // Counted before the first await: the check and the count are one step.
     this.#accepting += 1;
     try {
-      const verified = verifiedChunks(input.chunks, input.declaredBytes, input.expectedSha256);
+      const verified = verifiedChunks(
+        idleChunks(input.chunks, this.#o.streamIdleMs),
+        input.declaredBytes,
+        input.expectedSha256,
+      );
       const now = Date.now();
       const manifest = await this.#o.spool.write(
         input.token,
+        input.caller,
         verified.chunks,
         input.declaredBytes,
         () => ({
-          caller: input.caller,
           movie: input.movie,
           target: persistTarget(input.target),
           sha256: verified.digest().sha256,

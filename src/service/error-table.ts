@@ -19,6 +19,7 @@ import {
   ServiceSetupError,
   SpoolFullError,
   SpoolUnavailableError,
+  StreamIdleError,
   UnknownUploadError,
   UploadEndedError,
 } from "../errors.js";
@@ -139,6 +140,7 @@ const DOMAIN_CODES: ReadonlyMap<FieldErrorClass, Code> = new Map<FieldErrorClass
   [SpoolFullError, Code.ResourceExhausted],
   [SpoolUnavailableError, Code.Unavailable],
   [LimitExceededError, Code.ResourceExhausted],
+  [StreamIdleError, Code.DeadlineExceeded],
   [UnknownUploadError, Code.NotFound],
   [UploadEndedError, Code.FailedPrecondition],
   [ServiceSetupError, Code.FailedPrecondition],

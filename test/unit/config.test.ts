@@ -456,3 +456,27 @@ describe("loadConfig: grants and statuses", () => {
     assertConfigError({ STATUS_MAX_WATCHERS: "0" }, "STATUS_MAX_WATCHERS");
   });
 });
+
+describe("loadConfig: the async spool's shares and idle timeout", () => {
+  test("without authentication the one caller has the whole spool; with it, each a quarter", () => {
+    const open = loadConfig({ SPOOL_MAX_BYTES: String(400 * 1024 * 1024) });
+    assert.equal(open.async.spoolCallerMaxBytes, 400 * 1024 * 1024);
+    assert.equal(open.async.streamIdleMs, 30_000);
+    const authenticated = loadConfig({
+      SPOOL_MAX_BYTES: String(400 * 1024 * 1024),
+      AUTH_TOKENS: "a=token-0123456789abcdef",
+    });
+    assert.equal(authenticated.async.spoolCallerMaxBytes, 100 * 1024 * 1024);
+    const set = loadConfig({
+      SPOOL_CALLER_MAX_BYTES: String(8 * 1024 * 1024),
+      ASYNC_STREAM_IDLE_TIMEOUT_MS: "5000",
+    });
+    assert.equal(set.async.spoolCallerMaxBytes, 8 * 1024 * 1024);
+    assert.equal(set.async.streamIdleMs, 5_000);
+  });
+
+  test("bad values name their variable", () => {
+    assertConfigError({ SPOOL_CALLER_MAX_BYTES: "1" }, "SPOOL_CALLER_MAX_BYTES");
+    assertConfigError({ ASYNC_STREAM_IDLE_TIMEOUT_MS: "0" }, "ASYNC_STREAM_IDLE_TIMEOUT_MS");
+  });
+});

@@ -63,7 +63,7 @@ describe("POLICY_GRANTS", () => {
 
   test("bad entries are refused, naming the entry", () => {
     for (const [text, message] of [
-      ["bad caller!=media", /entry 1 "bad caller!=media": the caller must be/],
+      ["bad!caller=media", /entry 1 "bad!caller=media": the caller must be/],
       ["a=Media_Bucket", /entry 1 "a=Media_Bucket": the bucket must be a bucket name/],
       ["ok=media media/", /entry 2 "media\/": the key pattern after "\/" is empty/],
       ["=media", /entry 1 "=media": the caller must be/],
