@@ -53,14 +53,14 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const accept: number[] = [];
 const read: number[] = [];
 try {
-  const spool = await Spool.open(dir, 2 ** 50);
+  const spool = await Spool.open(dir, { maxBytes: 2 ** 50, callerMaxBytes: 2 ** 50 });
   for (let round = 0; round < rounds; round++) {
     const token = `00000000-0000-4000-8000-${String(round).padStart(12, "0")}`;
     async function* chunks() {
       for (let i = 0; i < sizeMiB; i++) yield block;
     }
     let t = performance.now();
-    const manifest = await spool.write(token, chunks(), sizeMiB * MiB, () => ({
+    const manifest = await spool.write(token, "bench", chunks(), sizeMiB * MiB, () => ({
       movie: "bench",
       target,
       sha256: "",

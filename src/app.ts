@@ -12,19 +12,23 @@ import type { Config } from "./config.js";
 import { UploadService, UploadStreamRequestSchema } from "./gen/render/upload/v1/upload_pb.js";
 import type { Logger } from "./logger.js";
 import type { HealthState } from "./ops/health.js";
-import { createHealthState, createRoutes } from "./routes.js";
+import { createHealthState, createRoutes, STREAM_READ_MAX_BYTES } from "./routes.js";
 import { MultipartJournal, startOrphanSweeper } from "./s3/multipart-journal.js";
 import { type S3CallObserver, S3ClientFactory } from "./s3/s3-client-factory.js";
 import { createS3ObjectStore } from "./s3/s3-object-store.js";
-import { createServer, type RenderUploadServer } from "./server.js";
-import { CallerLimits, createAuthInterceptor } from "./service/caller.js";
+import { type CallCredentials, createServer, type RenderUploadServer } from "./server.js";
+import { Authenticator, CallerLimits, createAuthInterceptor } from "./service/caller.js";
 import { describeForStatus } from "./service/error-table.js";
 import { recheckTarget } from "./service/render-request.js";
 import { MAX_CHUNK_BYTES } from "./service/stream-requests.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
 import type { StatusStore } from "./status/status-store.js";
+import { StatusWatchers } from "./status/status-watchers.js";
 import { createUploadMetrics } from "./telemetry/metrics.js";
-import { createRpcTracingInterceptor } from "./telemetry/rpc-tracing-interceptor.js";
+import {
+  createRpcTracingInterceptor,
+  traceRefusedCall,
+} from "./telemetry/rpc-tracing-interceptor.js";
 import { createGrpcStreamHandler } from "./transport/grpc-stream-handler.js";
 import { ByteBudget } from "./upload/byte-budget.js";
 import type { ObjectStore } from "./upload/object-store.js";
@@ -33,6 +37,13 @@ import type { PartStorage } from "./upload/stream-upload.js";
 
 /** How long a part waits for room on the spill disk before its upload fails, in milliseconds. */
 const SPILL_WAIT_MS = 10_000;
+
+/**
+ * How often a watched status is read besides its change notifications, in
+ * milliseconds: a safety net for a notification lost to a Redis reconnect,
+ * and how an expired record is noticed.
+ */
+const WATCH_POLL_MS = 5_000;
 
 /** A built service: the server and what must be released with it. */
 export interface App {
@@ -91,13 +102,14 @@ export async function createApp(
     log,
   );
   const { async } = config;
+  const lifetimes = { retentionMs: async.statusRetentionMs, staleMs: async.statusStaleMs };
   const statuses: StatusStore =
     async.statusRedisUrl === undefined
-      ? await createFileStatusStore(async.statusDir, async.statusRetentionMs)
+      ? await createFileStatusStore(async.statusDir, lifetimes)
       : // Loaded only when used: the Redis client costs resident memory.
         await (await import("./status/redis-status-store.js")).createRedisStatusStore(
           async.statusRedisUrl,
-          async.statusRetentionMs,
+          lifetimes,
         );
   const parts: PartStorage = {
     memory: new ByteBudget(config.upload.bufferBytes),
@@ -107,7 +119,11 @@ export async function createApp(
   const metrics = createUploadMetrics(parts.memory);
   const asyncUploads = await AsyncUploads.start({
     metrics,
-    spool: await Spool.open(async.spoolDir, async.spoolMaxBytes),
+    spool: await Spool.open(async.spoolDir, {
+      maxBytes: async.spoolMaxBytes,
+      callerMaxBytes: async.spoolCallerMaxBytes,
+    }),
+    streamIdleMs: async.streamIdleMs,
     store,
     statuses,
     parts,
@@ -117,7 +133,7 @@ export async function createApp(
     maxAttempts: async.maxAttempts,
     retryBaseMs: async.retryBaseMs,
     describeError: describeForStatus,
-    recheck: (target) => recheckTarget(target, config.s3),
+    recheck: (target, caller) => recheckTarget(target, config.s3, caller),
     log,
   });
   const health = createHealthState();
@@ -128,22 +144,24 @@ export async function createApp(
     parts,
     upload: config.upload,
     statuses,
+    watchers: new StatusWatchers(statuses, {
+      maxWatchers: async.statusMaxWatchers,
+      pollMs: WATCH_POLL_MS,
+    }),
     asyncUploads,
     health,
     metrics,
     limits: new CallerLimits(config.callers.maxConcurrentUploads, config.callers.maxUploadBytes),
   });
-  // Tracing outermost, so refused calls are traced too.
+  const authenticator = new Authenticator(
+    new Map(config.callers.tokens.map((t) => [t.token.reveal(), t.name])),
+    config.tls?.clientCa !== undefined,
+  );
+  // The server authenticates from the headers before reading a body; the
+  // interceptor decides the same for calls that do not come through it.
   const interceptors: Interceptor[] = [
     createRpcTracingInterceptor(),
-    ...(config.callers.tokens.length > 0 || config.tls?.clientCa !== undefined
-      ? [
-          createAuthInterceptor(
-            new Map(config.callers.tokens.map((t) => [t.token.reveal(), t.name])),
-            config.tls?.clientCa !== undefined,
-          ),
-        ]
-      : []),
+    ...(authenticator.required ? [createAuthInterceptor(authenticator)] : []),
   ];
   const { uploadService } = routes;
   const server = createServer({
@@ -161,10 +179,20 @@ export async function createApp(
                   maxViewBytes: MAX_CHUNK_BYTES,
                 },
               },
-              options,
+              // The same bound connect applies to the method (routes.ts).
+              { ...options, readMaxBytes: Math.min(options.readMaxBytes, STREAM_READ_MAX_BYTES) },
             ),
         ]
       : [],
+    ...(authenticator.required
+      ? {
+          authenticate: (credentials: CallCredentials) => {
+            const verdict = authenticator.decide(credentials);
+            if ("refused" in verdict) traceRefusedCall(credentials.path);
+            return verdict;
+          },
+        }
+      : {}),
     ...(config.tls
       ? {
           tls: {
@@ -176,6 +204,8 @@ export async function createApp(
       : {}),
     readMaxBytes: config.readMaxBytes,
     maxTimeoutMs: config.maxTimeoutMs,
+    http2MaxConcurrentStreams: config.http2MaxConcurrentStreams,
+    connections: config.connections,
     ...(shutdownSignal ? { shutdownSignal } : {}),
   });
   return {

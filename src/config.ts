@@ -10,6 +10,7 @@ import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { type HostAllowlist, parseHostAllowlist } from "./destination/host-allowlist.js";
+import { NO_GRANTS, type PolicyGrants, parsePolicyGrants } from "./destination/policy-grants.js";
 import { parseS3Host, type S3Host } from "./destination/s3-host.js";
 import type { ChecksumAlgorithm } from "./s3/integrity-headers.js";
 import type { ChecksumMode, PayloadSigning, StaticCredentials } from "./s3/s3-client-factory.js";
@@ -19,6 +20,8 @@ import { Secret } from "./secret.js";
 export interface S3Config {
   /** Hosts a request's s3host may name; anything else is refused. */
   readonly allowedHosts: HostAllowlist;
+  /** Who may upload as the service's identity (aws_use_policy), and where; nobody by default. */
+  readonly policyGrants: PolicyGrants;
   /**
    * The endpoint used when a request has no s3host, such as
    * "http://127.0.0.1:7480". Undefined means Amazon S3.
@@ -92,6 +95,10 @@ export interface AsyncConfig {
   readonly spoolDir: string;
   /** Most bytes the spool holds at once. */
   readonly spoolMaxBytes: number;
+  /** Most bytes one caller's uploads hold in the spool at once. */
+  readonly spoolCallerMaxBytes: number;
+  /** Longest an async stream may go without a chunk while it is spooled, in milliseconds. */
+  readonly streamIdleMs: number;
   /** Background uploads running at once. */
   readonly concurrency: number;
   /** Accepted async uploads not yet ended, at most. */
@@ -106,6 +113,14 @@ export interface AsyncConfig {
   readonly statusRedisUrl: string | undefined;
   /** How long statuses of ended uploads are kept, in milliseconds. */
   readonly statusRetentionMs: number;
+  /**
+   * How long the status of an upload that has not ended is kept after the
+   * process running it last refreshed it, in milliseconds (it refreshes it
+   * every third of this while it runs).
+   */
+  readonly statusStaleMs: number;
+  /** WatchUpload streams open at once, at most. */
+  readonly statusMaxWatchers: number;
 }
 
 /** A caller allowed in by bearer token. */
@@ -138,6 +153,20 @@ export interface TlsConfig {
   readonly clientCa: string | undefined;
 }
 
+/** How long connections may take or wait, and how many there may be. */
+export interface ConnectionConfig {
+  /** From accept until the protocol is known (preface, first bytes, TLS handshake), in milliseconds. */
+  readonly firstByteTimeoutMs: number;
+  /** An HTTP/1.1 request's headers must arrive within this, in milliseconds. */
+  readonly headersTimeoutMs: number;
+  /** An HTTP/1.1 request must arrive whole within this, in milliseconds; 0: no limit. */
+  readonly requestTimeoutMs: number;
+  /** A connection with no call open is closed after this, in milliseconds; 0: never. */
+  readonly idleTimeoutMs: number;
+  /** Connections open at once, at most. */
+  readonly maxConnections: number;
+}
+
 /** The whole configuration. */
 export interface Config {
   /** Interface the server binds. */
@@ -153,6 +182,10 @@ export interface Config {
    * (transport/grpc-stream-handler.ts) rather than connect-node.
    */
   readonly grpcFastPath: boolean;
+  /** Streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly http2MaxConcurrentStreams: number;
+  /** Connection timeouts and the connection cap. */
+  readonly connections: ConnectionConfig;
   /** pino log level. */
   readonly logLevel: string;
   /** How long in-flight calls may run after SIGTERM before they are aborted, in milliseconds. */
@@ -198,6 +231,10 @@ export function loadConfig(env: Env = process.env): Config {
       "S3_SERVICE_ACCESS_KEY_ID and S3_SERVICE_SECRET_ACCESS_KEY must be set together",
     );
   }
+  const tokens = read.optional("AUTH_TOKENS", parseAuthTokens) ?? [];
+  const tls = readTls(read);
+  const authenticated = tokens.length > 0 || tls?.clientCa !== undefined;
+  const spoolMaxBytes = read.integer("SPOOL_MAX_BYTES", 10 * 1024 * MiB, MiB, 2 ** 50);
   const config: Config = {
     host: read.string("HOST", "0.0.0.0"),
     port: read.integer("PORT", 8080, 0, 65535),
@@ -206,6 +243,8 @@ export function loadConfig(env: Env = process.env): Config {
     readMaxBytes: read.integer("READ_MAX_BYTES", 64 * MiB, 2 * MiB, 2 ** 31 - 1),
     maxTimeoutMs: read.integer("MAX_TIMEOUT_MS", 0, 0, 2 ** 31 - 1),
     grpcFastPath: read.boolean("GRPC_FAST_PATH", true),
+    http2MaxConcurrentStreams: read.integer("HTTP2_MAX_CONCURRENT_STREAMS", 100, 1, 2 ** 31 - 1),
+    connections: readConnections(read),
     shutdownGraceMs: read.integer("SHUTDOWN_GRACE_MS", 25_000, 0, 3_600_000),
     logLevel: read.oneOf("LOG_LEVEL", "info", [
       "fatal",
@@ -218,6 +257,7 @@ export function loadConfig(env: Env = process.env): Config {
     ]),
     s3: {
       allowedHosts: read.parsed("S3_ALLOWED_HOSTS", "aws", parseHostAllowlist),
+      policyGrants: read.optional("POLICY_GRANTS", parsePolicyGrants) ?? NO_GRANTS,
       defaultEndpoint: read.optional("S3_ENDPOINT", parseEndpoint),
       defaultRegion: read.parsed("S3_DEFAULT_REGION", "us-east-1", parseRegion),
       forcePathStyle: read.boolean("S3_FORCE_PATH_STYLE", false),
@@ -253,7 +293,16 @@ export function loadConfig(env: Env = process.env): Config {
     },
     async: {
       spoolDir: read.string("SPOOL_DIR", "var/spool"),
-      spoolMaxBytes: read.integer("SPOOL_MAX_BYTES", 10 * 1024 * MiB, MiB, 2 ** 50),
+      spoolMaxBytes,
+      // With callers told apart, each gets a quarter of the spool; without,
+      // every caller is one ("anonymous") and has all of it.
+      spoolCallerMaxBytes: read.integer(
+        "SPOOL_CALLER_MAX_BYTES",
+        authenticated ? Math.floor(spoolMaxBytes / 4) : spoolMaxBytes,
+        MiB,
+        2 ** 50,
+      ),
+      streamIdleMs: read.integer("ASYNC_STREAM_IDLE_TIMEOUT_MS", 30_000, 100, 3_600_000),
       concurrency: read.integer("ASYNC_CONCURRENCY", 4, 1, 256),
       maxPending: read.integer("ASYNC_MAX_PENDING", 64, 1, 100_000),
       maxAttempts: read.integer("ASYNC_MAX_ATTEMPTS", 5, 1, 100),
@@ -261,9 +310,11 @@ export function loadConfig(env: Env = process.env): Config {
       statusDir: read.string("STATUS_DIR", "var/status"),
       statusRedisUrl: read.optional("STATUS_REDIS_URL", parseRedisUrl),
       statusRetentionMs: read.integer("STATUS_RETENTION_MS", 24 * 3_600_000, 1_000, 2 ** 40),
+      statusStaleMs: read.integer("STATUS_STALE_MS", 300_000, 1_000, 2 ** 40),
+      statusMaxWatchers: read.integer("STATUS_MAX_WATCHERS", 1_000, 1, 1_000_000),
     },
     callers: {
-      tokens: read.optional("AUTH_TOKENS", parseAuthTokens) ?? [],
+      tokens,
       maxConcurrentUploads: read.integer("CALLER_MAX_CONCURRENT_UPLOADS", 0, 0, 1_000_000),
       maxUploadBytes: read.integer(
         "UPLOAD_MAX_BYTES",
@@ -272,9 +323,31 @@ export function loadConfig(env: Env = process.env): Config {
         5 * 1024 * 1024 * MiB,
       ),
     },
-    tls: readTls(read),
+    tls,
   };
   return deepFreeze(config);
+}
+
+/** The connection limits; HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS. */
+function readConnections(read: ReturnType<typeof reader>): ConnectionConfig {
+  const hour = 3_600_000;
+  const connections: ConnectionConfig = {
+    firstByteTimeoutMs: read.integer("CONNECTION_FIRST_BYTE_TIMEOUT_MS", 10_000, 1, hour),
+    headersTimeoutMs: read.integer("HTTP_HEADERS_TIMEOUT_MS", 10_000, 1, hour),
+    requestTimeoutMs: read.integer("HTTP_REQUEST_TIMEOUT_MS", 300_000, 0, 24 * hour),
+    idleTimeoutMs: read.integer("CONNECTION_IDLE_TIMEOUT_MS", 60_000, 0, 24 * hour),
+    maxConnections: read.integer("MAX_CONNECTIONS", 1_000, 1, 1_000_000),
+  };
+  if (
+    connections.requestTimeoutMs > 0 &&
+    connections.headersTimeoutMs > connections.requestTimeoutMs
+  ) {
+    throw new ConfigError(
+      "HTTP_HEADERS_TIMEOUT_MS",
+      `${connections.headersTimeoutMs} is longer than HTTP_REQUEST_TIMEOUT_MS (${connections.requestTimeoutMs})`,
+    );
+  }
+  return connections;
 }
 
 /**

@@ -56,6 +56,11 @@ export class HostNotAllowedError extends FieldError {
   }
 }
 
+/** The caller may not upload as the service's identity there (POLICY_GRANTS). */
+export class NotGrantedError extends FieldError {
+  override name = "NotGrantedError";
+}
+
 /** The request asks for something this version of the service does not do. */
 export class NotSupportedError extends FieldError {
   override name = "NotSupportedError";
@@ -127,7 +132,10 @@ export class SpillUnavailableError extends FieldError {
   }
 }
 
-/** The caller's stream sent nothing for longer than the service waits. */
+/**
+ * The caller's stream sent nothing for longer than the service waits
+ * (STREAM_IDLE_TIMEOUT_MS, or an async upload's shorter acceptance timeout).
+ */
 export class StreamIdleError extends FieldError {
   override name = "StreamIdleError";
 }

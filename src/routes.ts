@@ -17,6 +17,26 @@ export interface RoutesDeps extends UploadServiceDeps {
   readonly health: HealthState;
 }
 
+/**
+ * Largest request message of the health and reflection services, in bytes,
+ * compressed or not: their requests are a service or symbol name. Connect
+ * refuses a larger message (RESOURCE_EXHAUSTED) from its length prefix or
+ * Content-Length, before reading it, and stops decompressing at this size,
+ * so no name these services echo or keep is larger.
+ */
+export const OPS_READ_MAX_BYTES = 4 * 1024;
+
+/**
+ * Largest message of an UploadStream, in bytes: a chunk is at most 1 MiB
+ * and a header a few KiB (params at most 64 KiB), so a message that
+ * decompresses beyond this is refused before it is parsed, whatever
+ * READ_MAX_BYTES allows a unary Upload.
+ */
+export const STREAM_READ_MAX_BYTES = 2 * 1024 * 1024;
+
+/** Largest GetUpload, WatchUpload or CancelUpload request, in bytes: a token. */
+export const STATUS_READ_MAX_BYTES = 4 * 1024;
+
 /** Every service registered, as server reflection lists them. */
 const SERVICES = [UploadService, Health, ServerReflectionV1, ServerReflectionV1alpha];
 
@@ -36,12 +56,22 @@ export function createRoutes(deps: RoutesDeps): Routes {
     SERVICES.map((s) => s.file),
     SERVICES,
   );
+  // Only Upload reads up to READ_MAX_BYTES (the server's default); every
+  // other request is bounded, compressed or not, to what it can hold.
   const uploadService = createUploadService(deps);
   const register = (router: ConnectRouter) => {
-    router.service(UploadService, uploadService);
-    router.service(Health, createHealthService(deps.health));
-    router.service(ServerReflectionV1, createReflectionServiceV1(reflection));
-    router.service(ServerReflectionV1alpha, createReflectionServiceV1alpha(reflection));
+    const upload = uploadService;
+    const { method } = UploadService;
+    const status = { readMaxBytes: STATUS_READ_MAX_BYTES };
+    router.rpc(method.upload, upload.upload);
+    router.rpc(method.uploadStream, upload.uploadStream, { readMaxBytes: STREAM_READ_MAX_BYTES });
+    router.rpc(method.getUpload, upload.getUpload, status);
+    router.rpc(method.watchUpload, upload.watchUpload, status);
+    router.rpc(method.cancelUpload, upload.cancelUpload, status);
+    const ops = { readMaxBytes: OPS_READ_MAX_BYTES };
+    router.service(Health, createHealthService(deps.health), ops);
+    router.service(ServerReflectionV1, createReflectionServiceV1(reflection), ops);
+    router.service(ServerReflectionV1alpha, createReflectionServiceV1alpha(reflection), ops);
   };
   return { register, uploadService };
 }

@@ -12,14 +12,15 @@
  */
 import type { UploadTarget } from "../destination/destination.js";
 import { persistTarget } from "../destination/persisted-target.js";
-import { SpoolFullError, SpoolUnavailableError } from "../errors.js";
 import {
-  advance,
-  cancelled,
-  cancelRequested,
-  type StatusChange,
-} from "../status/status-transitions.js";
-import type { UploadStatusRecord } from "../status/upload-status.js";
+  SpoolFullError,
+  SpoolUnavailableError,
+  UnknownUploadError,
+  UploadEndedError,
+} from "../errors.js";
+import { StatusTracker } from "../status/status-tracker.js";
+import { advance, cancelled, cancelRequested } from "../status/status-transitions.js";
+import { isTerminal, type UploadStatusRecord } from "../status/upload-status.js";
 import { verifiedChunks } from "../upload/verified-chunks.js";
 import {
   type AsyncJob,
@@ -28,6 +29,7 @@ import {
   runAsyncUpload,
   Stopped,
 } from "./attempt-runner.js";
+import { idleChunks } from "./idle-chunks.js";
 import type { SpoolManifest } from "./spool.js";
 import { UploadScheduler } from "./upload-scheduler.js";
 
@@ -36,6 +38,8 @@ export type { ErrorDescription } from "./attempt-runner.js";
 export interface AsyncUploadsOptions extends AttemptRunnerDeps {
   /** Background uploads running at once. */
   readonly concurrency: number;
+  /** Longest an incoming stream may go without a chunk while it is spooled, in milliseconds. */
+  readonly streamIdleMs: number;
   /** Accepted async uploads not yet ended, at most; more is RESOURCE_EXHAUSTED. */
   readonly maxPending: number;
 }
@@ -49,6 +53,8 @@ export interface Accepted {
 /** An upload to accept. */
 export interface AcceptRequest {
   readonly token: string;
+  /** Who sends it: only this caller may follow or cancel it. */
+  readonly caller: string;
   readonly movie: string;
   /** Where it goes, resolved and checked. */
   readonly target: UploadTarget;
@@ -61,6 +67,12 @@ export class AsyncUploads {
   readonly #o: AsyncUploadsOptions;
   /** Accepted and not yet ended, by token. */
   readonly #jobs = new Map<string, AsyncJob>();
+  /**
+   * Acceptances under way (spooling): counted against maxPending from the
+   * moment they are admitted, so concurrent acceptances cannot all pass the
+   * check before any of them is counted.
+   */
+  #accepting = 0;
   readonly #scheduler: UploadScheduler<AsyncJob>;
   #closed = false;
 
@@ -81,18 +93,26 @@ export class AsyncUploads {
   static async start(options: AsyncUploadsOptions): Promise<AsyncUploads> {
     const uploads = new AsyncUploads(options);
     for (const manifest of await options.spool.manifests()) {
+      const status = new StatusTracker(options.statuses, queuedStatus(manifest));
+      // The stored status (attempts so far, a cancel asked for) is kept.
+      const stored = await status.create().catch(() => status.record);
+      if (isTerminal(stored)) {
+        // It ended, but the process died before it freed its entry.
+        await options.spool.remove(manifest);
+        continue;
+      }
       options.log.info(
         { token: manifest.token, sizeBytes: manifest.sizeBytes },
         "resuming spooled async upload",
       );
-      uploads.#enqueue(manifest);
+      uploads.#enqueue(manifest, status);
     }
     return uploads;
   }
 
-  /** Async uploads accepted and not yet ended. */
+  /** Async uploads accepted (or being accepted) and not yet ended. */
   get pending(): number {
-    return this.#jobs.size;
+    return this.#jobs.size + this.#accepting;
   }
 
   /**
@@ -103,67 +123,87 @@ export class AsyncUploads {
    */
   async accept(input: AcceptRequest): Promise<Accepted> {
     if (this.#closed) throw new SpoolUnavailableError("the service is shutting down");
-    if (this.#jobs.size >= this.#o.maxPending) {
+    if (this.pending >= this.#o.maxPending) {
       throw new SpoolFullError(
-        `this service already has ${this.#jobs.size} async uploads pending, its limit; retry later or upload synchronously`,
+        `this service already has ${this.pending} async uploads pending, its limit; retry later or upload synchronously`,
       );
     }
-    const verified = verifiedChunks(input.chunks, input.declaredBytes, input.expectedSha256);
-    const now = Date.now();
-    const manifest = await this.#o.spool.write(
-      input.token,
-      verified.chunks,
-      input.declaredBytes,
-      () => ({
-        movie: input.movie,
-        target: persistTarget(input.target),
-        sha256: verified.digest().sha256,
-        createTime: now,
-      }),
-    );
-    const status = queuedStatus(manifest);
+    // Counted before the first await: the check and the count are one step.
+    this.#accepting += 1;
     try {
-      await this.#o.statuses.put(status);
-    } catch {
-      await this.#o.spool.remove(manifest);
-      throw new SpoolUnavailableError("the upload status store cannot be written; retry later");
+      const verified = verifiedChunks(
+        idleChunks(input.chunks, this.#o.streamIdleMs),
+        input.declaredBytes,
+        input.expectedSha256,
+      );
+      const now = Date.now();
+      const manifest = await this.#o.spool.write(
+        input.token,
+        input.caller,
+        verified.chunks,
+        input.declaredBytes,
+        () => ({
+          movie: input.movie,
+          target: persistTarget(input.target),
+          sha256: verified.digest().sha256,
+          createTime: now,
+        }),
+      );
+      const status = new StatusTracker(this.#o.statuses, queuedStatus(manifest));
+      try {
+        await status.create();
+      } catch {
+        status.stop();
+        await this.#o.spool.remove(manifest);
+        throw new SpoolUnavailableError("the upload status store cannot be written; retry later");
+      }
+      this.#enqueue(manifest, status);
+      return { manifest, status: status.record };
+    } finally {
+      this.#accepting -= 1;
     }
-    this.#enqueue(manifest);
-    return { manifest, status };
   }
 
   /**
-   * Asks for token's upload to stop. Handled here when this replica runs it;
-   * otherwise the status store carries the request to the replica that does.
+   * Stops token's upload. One still queued here ends at once (CANCELLED);
+   * otherwise cancelRequested is set on its status (a compare-and-set that
+   * never touches an ended upload), which the replica running it (this one
+   * or another) hears of and acts on. Throws UnknownUploadError or
+   * UploadEndedError when the upload is gone or ended meanwhile.
    */
-  async cancel(record: UploadStatusRecord): Promise<UploadStatusRecord> {
-    const job = this.#jobs.get(record.token);
+  async cancel(token: string): Promise<UploadStatusRecord> {
+    const job = this.#jobs.get(token);
     if (job && this.#scheduler.unqueue(job)) {
       // Not started: end it here and now.
-      this.#jobs.delete(record.token);
+      this.#jobs.delete(token);
+      const record = await job.status.update(cancelled());
       await this.#o.spool.remove(job.manifest);
-      return this.#put(record, cancelled());
+      return record;
     }
     job?.stop.abort(new Stopped("cancel"));
-    return this.#put(record, cancelRequested());
+    const { record, written } = await this.#o.statuses.update(token, (current) =>
+      current === undefined || isTerminal(current)
+        ? undefined
+        : advance(current, cancelRequested()),
+    );
+    if (record === undefined) throw new UnknownUploadError();
+    if (!written && isTerminal(record)) throw new UploadEndedError(record.state);
+    return record;
   }
 
   /** Stops every running upload (their multipart uploads are aborted); the spool stays for the next start. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const job of this.#jobs.values()) job.stop.abort(new Stopped("shutdown"));
+    for (const job of this.#jobs.values()) {
+      job.stop.abort(new Stopped("shutdown"));
+      job.status.stop();
+    }
     await this.#scheduler.close();
   }
 
-  #enqueue(manifest: SpoolManifest): void {
-    const job: AsyncJob = { manifest, stop: new AbortController() };
+  #enqueue(manifest: SpoolManifest, status: StatusTracker): void {
+    const job: AsyncJob = { manifest, stop: new AbortController(), status };
     this.#jobs.set(manifest.token, job);
     this.#scheduler.enqueue(job);
-  }
-
-  async #put(record: UploadStatusRecord, change: StatusChange): Promise<UploadStatusRecord> {
-    const next = advance(record, change);
-    await this.#o.statuses.put(next);
-    return next;
   }
 }

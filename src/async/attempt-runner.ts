@@ -15,7 +15,7 @@ import type { UploadTarget } from "../destination/destination.js";
 import { restoreTarget } from "../destination/persisted-target.js";
 import type { Logger } from "../logger.js";
 import type { StatusStore } from "../status/status-store.js";
-import { StatusTracker } from "../status/status-tracker.js";
+import type { StatusTracker } from "../status/status-tracker.js";
 import {
   attemptFailed,
   attempting,
@@ -55,11 +55,11 @@ export interface AttemptRunnerDeps {
   /** How err, from an attempt to upload to target, reaches the status. */
   readonly describeError: (err: unknown, target: UploadTarget) => ErrorDescription;
   /**
-   * Checks a spooled target against the configuration as it is now (the
-   * allowlist may have changed since it was accepted); throws a domain error
-   * placed in the request.
+   * Checks a spooled target, sent by caller, against the configuration as
+   * it is now (the allowlist or the grants may have changed since it was
+   * accepted); throws a domain error placed in the request.
    */
-  readonly recheck: (target: UploadTarget) => void;
+  readonly recheck: (target: UploadTarget, caller: string) => void;
   readonly log: Logger;
   readonly metrics?: UploadMetrics;
 }
@@ -75,6 +75,8 @@ export class Stopped extends Error {
 export interface AsyncJob {
   manifest: SpoolManifest;
   readonly stop: AbortController;
+  /** Its status, kept alive (heartbeat) from acceptance until it ends. */
+  readonly status: StatusTracker;
 }
 
 /** Status writes during an attempt, at most one per this many milliseconds. */
@@ -83,15 +85,12 @@ const PROGRESS_EVERY_MS = 1_000;
 /** Runs job to its end. */
 export async function runAsyncUpload(job: AsyncJob, deps: AttemptRunnerDeps): Promise<void> {
   const { token } = job.manifest;
-  const log = deps.log.child({ token, rpc: "async" });
+  const log = deps.log.child({ token, rpc: "async", caller: callerOfManifest(job.manifest) });
   const unsubscribe = deps.statuses.subscribe(token, (r) => {
     if (r.cancelRequested) job.stop.abort(new Stopped("cancel"));
   });
+  const { status } = job;
   try {
-    const status = new StatusTracker(
-      deps.statuses,
-      (await deps.statuses.get(token)) ?? queuedStatus(job.manifest),
-    );
     if (status.record.cancelRequested) job.stop.abort(new Stopped("cancel"));
     const target = restoreTarget(job.manifest.target);
     const seconds = () => (Date.now() - job.manifest.createTime) / 1000;
@@ -100,7 +99,7 @@ export async function runAsyncUpload(job: AsyncJob, deps: AttemptRunnerDeps): Pr
       const started = performance.now();
       try {
         job.stop.signal.throwIfAborted();
-        deps.recheck(target);
+        deps.recheck(target, callerOfManifest(job.manifest));
         await status.update(attempting(attempt));
         const result = await attemptOnce(job, target, status, deps);
         // The link's validity counts from here; it is in the status, never in a log line.
@@ -125,7 +124,11 @@ export async function runAsyncUpload(job: AsyncJob, deps: AttemptRunnerDeps): Pr
       } catch (err) {
         if (job.stop.signal.aborted) {
           const reason: unknown = job.stop.signal.reason;
-          if (reason instanceof Stopped && reason.why === "shutdown") return;
+          if (reason instanceof Stopped && reason.why === "shutdown") {
+            // Resumed at the next start; until then its status stops being kept alive.
+            status.stop();
+            return;
+          }
           await deps.spool.remove(job.manifest);
           await status.update(cancelled());
           log.info({ code: "CANCELLED" }, "async upload cancelled");
@@ -152,10 +155,16 @@ export async function runAsyncUpload(job: AsyncJob, deps: AttemptRunnerDeps): Pr
   }
 }
 
+/** The caller of a spooled upload. */
+export function callerOfManifest(manifest: SpoolManifest): string {
+  return manifest.caller ?? "anonymous";
+}
+
 /** The status of an accepted upload that has not started. */
 export function queuedStatus(manifest: SpoolManifest) {
   return queued({
     token: manifest.token,
+    caller: callerOfManifest(manifest),
     url: manifest.target.url,
     totalBytes: manifest.sizeBytes,
     createTime: manifest.createTime,

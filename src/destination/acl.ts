@@ -7,8 +7,9 @@
  * request may ask for "bucket-default": no x-amz-acl header, the bucket's own
  * rules decide.
  */
+
+import { callerText } from "../caller-text.js";
 import { InvalidFieldError } from "../errors.js";
-import { printable } from "./printable.js";
 
 /** The canned ACLs the render API's seed allows. */
 export const SEED_CANNED_ACLS = [
@@ -48,7 +49,7 @@ export function checkAcl(acl: string): AclChoice {
   if (found === undefined) {
     throw new InvalidFieldError(
       "acl",
-      `must be one of ${ACL_CHOICES.join(", ")}, not "${printable(acl)}"`,
+      `must be one of ${ACL_CHOICES.join(", ")}, not "${callerText(acl)}"`,
     );
   }
   return found;

@@ -10,6 +10,7 @@
  * S3 nothing. Each failure is an InvalidFieldError (or HostNotAllowedError
  * for s3host) naming the seed field.
  */
+import { callerText } from "../caller-text.js";
 import { InvalidFieldError } from "../errors.js";
 import { Secret } from "../secret.js";
 import { type AclChoice, checkAcl } from "./acl.js";
@@ -21,7 +22,6 @@ import {
   usesPathStyle,
 } from "./endpoint.js";
 import { objectUrl } from "./object-url.js";
-import { printable } from "./printable.js";
 import { defaultPort } from "./s3-host.js";
 import { checkStorageClass, type StorageClass } from "./storage-class.js";
 import { checkTagging } from "./tagging.js";
@@ -146,7 +146,7 @@ export function resolveDestination(
   settings: DestinationSettings,
 ): UploadTarget {
   if (input.type !== "" && input.type !== "s3") {
-    throw new InvalidFieldError("type", `must be "s3" (or empty), not "${printable(input.type)}"`);
+    throw new InvalidFieldError("type", `must be "s3" (or empty), not "${callerText(input.type)}"`);
   }
   const bucket = checkBucket(input.bucket);
   const key = checkKey(input.filename);
@@ -203,7 +203,7 @@ function checkExpectedBucketOwner(owner: string): string | undefined {
   if (!/^\d{12}$/.test(owner)) {
     throw new InvalidFieldError(
       "expected_bucket_owner",
-      `must be an AWS account id of 12 digits, not "${printable(owner)}"`,
+      `must be an AWS account id of 12 digits, not "${callerText(owner)}"`,
     );
   }
   return owner;
@@ -373,22 +373,28 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): Recor
   for (const [key, value] of Object.entries(metadata)) {
     if (!TOKEN.test(key)) {
       throw new InvalidFieldError(
-        `metadata["${printable(key)}"]`,
+        `metadata["${callerText(key)}"]`,
         "key must be a non-empty header token: ASCII letters, digits and !#$%&'*+.^_`|~-",
       );
     }
     if (!/^[\x20-\x7e]*$/.test(value)) {
-      throw new InvalidFieldError(`metadata["${key}"]`, "value must be printable ASCII");
+      throw new InvalidFieldError(
+        `metadata["${callerText(key)}"]`,
+        "value must be printable ASCII",
+      );
     }
     if (value.trim() !== value) {
       throw new InvalidFieldError(
-        `metadata["${key}"]`,
+        `metadata["${callerText(key)}"]`,
         "value must not begin or end with white space",
       );
     }
     const lower = key.toLowerCase();
     if (seen.has(lower)) {
-      throw new InvalidFieldError(`metadata["${key}"]`, "key differs from another only in case");
+      throw new InvalidFieldError(
+        `metadata["${callerText(key)}"]`,
+        "key differs from another only in case",
+      );
     }
     seen.add(lower);
     total += Buffer.byteLength(key) + Buffer.byteLength(value);

@@ -9,9 +9,9 @@
  * serialiser that keeps a spooled upload, persisted-target.ts).
  */
 import { createHash } from "node:crypto";
+import { callerText } from "../caller-text.js";
 import { InvalidFieldError } from "../errors.js";
 import { Secret } from "../secret.js";
-import { printable } from "./printable.js";
 
 /** The server_side_encryption values S3 defines for these requests. */
 export const SERVER_SIDE_ENCRYPTIONS = ["AES256", "aws:kms"] as const;
@@ -47,7 +47,7 @@ export function checkEncryption(input: EncryptionInput): ObjectEncryption | unde
   if (sse !== "" && !SERVER_SIDE_ENCRYPTIONS.some((s) => s === sse)) {
     throw new InvalidFieldError(
       "server_side_encryption",
-      `must be one of ${SERVER_SIDE_ENCRYPTIONS.join(", ")} (or empty for the bucket's default), not "${printable(sse)}"`,
+      `must be one of ${SERVER_SIDE_ENCRYPTIONS.join(", ")} (or empty for the bucket's default), not "${callerText(sse)}"`,
     );
   }
   const notKms = sse === "" ? "which is not set" : `not "${sse}"`;

@@ -34,8 +34,28 @@ export interface HostAllowlist {
   readonly entries: readonly AllowlistEntry[];
 }
 
-/** Host names of Amazon S3 endpoints, any region. */
-export const AWS_S3_HOST = /^s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com(?:\.cn)?$/;
+/** An AWS region name: "eu-central-1", "us-gov-west-1", "ap-southeast-2". */
+const REGION = "[a-z]{2}(?:-[a-z]+)?-[a-z]+-\\d{1,2}";
+/** A region of AWS's China partition, whose endpoints end in .amazonaws.com.cn. */
+const CN_REGION = "cn-[a-z]+-\\d{1,2}";
+/** The labels before .amazonaws.com(.cn) of a regional S3 endpoint of region. */
+const regional = (region: string) =>
+  `s3(?:-fips)?(?:\\.dualstack)?\\.${region}|s3-(?:fips-)?${region}`;
+
+/**
+ * Host names of Amazon S3 endpoints, exactly S3's endpoint grammar:
+ * s3.amazonaws.com, s3-external-1, s3-accelerate (and its dualstack),
+ * s3.REGION, s3-REGION, s3.dualstack.REGION, s3-fips.REGION,
+ * s3-fips.dualstack.REGION, s3-fips-REGION, below amazonaws.com, and the
+ * China regions' below amazonaws.com.cn. Nothing else below amazonaws.com
+ * matches: load balancers, API gateways and other names customers control
+ * there (s3-x-123.us-east-1.elb.amazonaws.com) are not S3.
+ */
+export const AWS_S3_HOST = new RegExp(
+  `^(?:s3(?:-external-1|-accelerate(?:\\.dualstack)?)?\\.amazonaws\\.com` +
+    `|(?:${regional(REGION)})\\.amazonaws\\.com` +
+    `|(?:${regional(CN_REGION)})\\.amazonaws\\.com\\.cn)$`,
+);
 
 /** Parses an allowlist. Throws naming the first bad entry. */
 export function parseHostAllowlist(text: string): HostAllowlist {

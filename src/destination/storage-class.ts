@@ -2,8 +2,9 @@
  * The object's storage class: storage_class, as S3 spells it, or the seed's
  * shorthand reduced_redundancy. Both together must agree.
  */
+
+import { callerText } from "../caller-text.js";
 import { InvalidFieldError } from "../errors.js";
-import { printable } from "./printable.js";
 
 /** Every storage class S3's PutObject accepts (the SDK's StorageClass values). */
 export const STORAGE_CLASSES = [
@@ -40,7 +41,7 @@ export function checkStorageClass(
   if (found === undefined) {
     throw new InvalidFieldError(
       "storage_class",
-      `must be one of ${STORAGE_CLASSES.join(", ")}, not "${printable(storageClass)}"`,
+      `must be one of ${STORAGE_CLASSES.join(", ")}, not "${callerText(storageClass)}"`,
     );
   }
   if (reducedRedundancy && found !== "REDUCED_REDUNDANCY") {

@@ -4,8 +4,9 @@
  * counts UTF-16 code units); Unicode letters, digits, spaces and + - = . _ :
  * / @; no key in the reserved "aws:" namespace.
  */
+
+import { callerText } from "../caller-text.js";
 import { InvalidFieldError } from "../errors.js";
-import { printable } from "./printable.js";
 
 /** S3's limits on object tags. */
 export const MAX_TAGS = 10;
@@ -25,7 +26,7 @@ export function checkTagging(tagging: Readonly<Record<string, string>>): Record<
     );
   }
   for (const [key, value] of entries) {
-    const field = `tagging["${printable(key)}"]`;
+    const field = `tagging["${callerText(key)}"]`;
     if (key.length === 0 || key.length > MAX_TAG_KEY_CHARS) {
       throw new InvalidFieldError(field, `key must be 1 to ${MAX_TAG_KEY_CHARS} characters`);
     }

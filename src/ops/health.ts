@@ -8,9 +8,15 @@
  * does not know; Watch sends the current status at once (SERVICE_UNKNOWN for
  * an unknown service, keeping the stream open), then every change, until the
  * call ends (cancelled, past its deadline, or the server shutting down).
+ *
+ * The service needs no authentication, so what it holds is bounded: names
+ * longer than HEALTH_MAX_NAME_CHARS are INVALID_ARGUMENT, at most
+ * HEALTH_MAX_WATCHERS Watch streams are open at once (RESOURCE_EXHAUSTED
+ * beyond), and routes.ts caps its requests at a few KiB.
  */
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { callerText } from "../caller-text.js";
 import {
   type Health,
   type HealthCheckResponse,
@@ -30,6 +36,16 @@ export type HealthListener = (status: HealthStatus | undefined) => void;
 
 /** The most statuses List answers with (the protocol's limit). */
 const LIST_MAX = 100;
+
+/** The longest service name Check and Watch accept, in characters. */
+export const HEALTH_MAX_NAME_CHARS = 256;
+
+/**
+ * Watch streams open at once, at most: each holds its name and a listener
+ * until its call ends, and a Watch of an unknown name never ends by itself
+ * (the protocol keeps it open), so their number is bounded instead.
+ */
+export const HEALTH_MAX_WATCHERS = 100;
 
 /** The serving status of each service, and the watchers of each. */
 export class HealthState {
@@ -115,13 +131,25 @@ function response(status: ServingStatus): HealthCheckResponse {
   return create(HealthCheckResponseSchema, { status });
 }
 
+/** Throws INVALID_ARGUMENT for a name no service could have. */
+function checkName(service: string): void {
+  if (service.length > HEALTH_MAX_NAME_CHARS) {
+    throw new ConnectError(
+      `service: a service name is at most ${HEALTH_MAX_NAME_CHARS} characters`,
+      Code.InvalidArgument,
+    );
+  }
+}
+
 /** grpc.health.v1.Health over state. */
 export function createHealthService(state: HealthState): ServiceImpl<typeof Health> {
+  let watchers = 0;
   return {
     check(req) {
+      checkName(req.service);
       const status = state.get(req.service);
       if (status === undefined) {
-        throw new ConnectError(`unknown service "${req.service}"`, Code.NotFound);
+        throw new ConnectError(`unknown service "${callerText(req.service)}"`, Code.NotFound);
       }
       return response(toProto(status, ServingStatus.UNKNOWN));
     },
@@ -145,6 +173,14 @@ export function createHealthService(state: HealthState): ServiceImpl<typeof Heal
     },
 
     async *watch(req, ctx) {
+      checkName(req.service);
+      if (watchers >= HEALTH_MAX_WATCHERS) {
+        throw new ConnectError(
+          `${watchers} Watch streams are open, this server's limit; use Check, or retry later`,
+          Code.ResourceExhausted,
+        );
+      }
+      watchers++;
       const { signal } = ctx;
       // Set by every change and by the end of the call; the loop sleeps on it.
       let changed = true;
@@ -176,6 +212,7 @@ export function createHealthService(state: HealthState): ServiceImpl<typeof Heal
           if (state.shuttingDown) return;
         }
       } finally {
+        watchers--;
         unsubscribe();
         signal.removeEventListener("abort", notify);
       }

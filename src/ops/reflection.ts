@@ -13,6 +13,7 @@ import { create, type DescFile, type DescService, toBinary } from "@bufbuild/pro
 import type { GenFile } from "@bufbuild/protobuf/codegenv2";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { callerText } from "../caller-text.js";
 import {
   type ServerReflectionRequest as ServerReflectionRequestV1,
   ServerReflectionResponseSchema as ServerReflectionResponseSchemaV1,
@@ -90,25 +91,27 @@ export class ReflectionIndex {
         const file = this.#files.get(request.value);
         return file
           ? this.#fileAnswer(file)
-          : notFound(`file "${request.value}" is not known to this server`);
+          : notFound(`file "${callerText(request.value)}" is not known to this server`);
       }
       case "fileContainingSymbol": {
         const file = this.#symbols.get(stripDot(request.value));
         return file
           ? this.#fileAnswer(file)
-          : notFound(`symbol "${request.value}" is not known to this server`);
+          : notFound(`symbol "${callerText(request.value)}" is not known to this server`);
       }
       case "fileContainingExtension": {
         const { containingType, extensionNumber } = request.value;
         const file = this.#extensions.get(stripDot(containingType))?.get(extensionNumber);
         return file
           ? this.#fileAnswer(file)
-          : notFound(`no extension ${extensionNumber} of "${containingType}" is known`);
+          : notFound(`no extension ${extensionNumber} of "${callerText(containingType)}" is known`);
       }
       case "allExtensionNumbersOfType": {
         const typeName = stripDot(request.value);
         if (!this.#messages.has(typeName)) {
-          return notFound(`message type "${request.value}" is not known to this server`);
+          return notFound(
+            `message type "${callerText(request.value)}" is not known to this server`,
+          );
         }
         return {
           case: "allExtensionNumbersResponse",

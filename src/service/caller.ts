@@ -21,39 +21,87 @@ import { chunkStage } from "../upload/chunk-stage.js";
 /** Services every caller may use without a token. */
 const OPEN_SERVICES = new Set(["grpc.health.v1.Health"]);
 
+/** The caller's name without authentication. */
+export const ANONYMOUS = "anonymous";
+
 const digest = (value: string) => createHash("sha256").update(value).digest();
 
+/** What the decision looks at: a request's path and headers, never its body. */
+export interface AuthRequest {
+  /** The request path, "/package.Service/Method", without the query. */
+  readonly path: string;
+  /** The authorization header, if any. */
+  readonly authorization: string | undefined;
+  /** The verified client certificate's subject (TLS_PEER), if any. */
+  readonly peer: string | undefined;
+}
+
+/** Who a request is from, or why it is refused (UNAUTHENTICATED). */
+export type AuthVerdict = { readonly caller: string } | { readonly refused: string };
+
 /**
- * Checks bearer tokens (tokens maps each token to its caller's name) and,
- * when clientCertificates, verified client certificates (TLS_PEER).
+ * The one place that decides who calls: bearer tokens (tokens maps each
+ * token to its caller's name) and, when clientCertificates, verified client
+ * certificates. The network layer asks it from the request's headers before
+ * any body is read; the interceptor asks it again for calls that do not
+ * come through the network (in-memory transports), with the same answer.
  */
-export function createAuthInterceptor(
-  tokens: ReadonlyMap<string, string>,
-  clientCertificates: boolean,
-): Interceptor {
-  const known = [...tokens].map(([token, name]) => ({ hash: digest(token), name }));
-  const ways = [
-    ...(known.length > 0 ? ["a valid bearer token (authorization: Bearer <token>)"] : []),
-    ...(clientCertificates ? ["a client certificate signed by the service's client CA"] : []),
-  ].join(" or ");
-  return (next) => async (req) => {
-    const peer = clientCertificates ? req.contextValues.get(TLS_PEER) : undefined;
-    if (peer !== undefined) {
-      req.contextValues.set(CALLER, peer);
-    } else if (!OPEN_SERVICES.has(req.service.typeName)) {
-      const header = req.header.get("authorization") ?? "";
-      const presented = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim();
-      const hash = presented === undefined ? undefined : digest(presented);
-      // Every known token is compared, so timing says nothing of which matched.
-      let caller: string | undefined;
-      for (const entry of known) {
-        if (hash !== undefined && timingSafeEqual(hash, entry.hash)) caller ??= entry.name;
-      }
-      if (caller === undefined) {
-        throw new ConnectError(`authorization: ${ways} is required`, Code.Unauthenticated);
-      }
-      req.contextValues.set(CALLER, caller);
+export class Authenticator {
+  readonly #known: readonly { readonly hash: Buffer; readonly name: string }[];
+  readonly #clientCertificates: boolean;
+  readonly #ways: string;
+
+  constructor(tokens: ReadonlyMap<string, string>, clientCertificates: boolean) {
+    this.#known = [...tokens].map(([token, name]) => ({ hash: digest(token), name }));
+    this.#clientCertificates = clientCertificates;
+    this.#ways = [
+      ...(this.#known.length > 0 ? ["a valid bearer token (authorization: Bearer <token>)"] : []),
+      ...(clientCertificates ? ["a client certificate signed by the service's client CA"] : []),
+    ].join(" or ");
+  }
+
+  /** Whether calls must authenticate (tokens or client certificates are configured). */
+  get required(): boolean {
+    return this.#known.length > 0 || this.#clientCertificates;
+  }
+
+  decide(request: AuthRequest): AuthVerdict {
+    if (!this.required) return { caller: ANONYMOUS };
+    if (this.#clientCertificates && request.peer !== undefined) return { caller: request.peer };
+    if (OPEN_SERVICES.has(serviceOf(request.path))) return { caller: ANONYMOUS };
+    const presented = /^Bearer\s+(.+)$/i.exec(request.authorization ?? "")?.[1]?.trim();
+    const hash = presented === undefined ? undefined : digest(presented);
+    // Every known token is compared, so timing says nothing of which matched.
+    let caller: string | undefined;
+    for (const entry of this.#known) {
+      if (hash !== undefined && timingSafeEqual(hash, entry.hash)) caller ??= entry.name;
     }
+    return caller === undefined
+      ? { refused: `authorization: ${this.#ways} is required` }
+      : { caller };
+  }
+}
+
+/**
+ * The service of a request path: "grpc.health.v1.Health" for
+ * "/grpc.health.v1.Health/Check", exactly as connect's router matches paths
+ * (no decoding, no normalisation), "" for anything else.
+ */
+function serviceOf(path: string): string {
+  const match = /^\/([^/]+)\/[^/]+$/.exec(path);
+  return match?.[1] ?? "";
+}
+
+/** Sets CALLER from the authenticator's verdict; a refusal is UNAUTHENTICATED. */
+export function createAuthInterceptor(authenticator: Authenticator): Interceptor {
+  return (next) => async (req) => {
+    const verdict = authenticator.decide({
+      path: `/${req.service.typeName}/${req.method.name}`,
+      authorization: req.header.get("authorization") ?? undefined,
+      peer: req.contextValues.get(TLS_PEER),
+    });
+    if ("refused" in verdict) throw new ConnectError(verdict.refused, Code.Unauthenticated);
+    req.contextValues.set(CALLER, verdict.caller);
     return next(req);
   };
 }

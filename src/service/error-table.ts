@@ -16,6 +16,7 @@ import {
   HostNotAllowedError,
   InvalidFieldError,
   LimitExceededError,
+  NotGrantedError,
   NotSupportedError,
   ServiceSetupError,
   SpillFullError,
@@ -178,17 +179,18 @@ type FieldErrorClass = abstract new (...args: never[]) => FieldError;
 const DOMAIN_CODES: ReadonlyMap<FieldErrorClass, Code> = new Map<FieldErrorClass, Code>([
   [InvalidFieldError, Code.InvalidArgument],
   [HostNotAllowedError, Code.PermissionDenied],
+  [NotGrantedError, Code.PermissionDenied],
   [NotSupportedError, Code.Unimplemented],
   [ChecksumMismatchError, Code.DataLoss],
   [SpoolFullError, Code.ResourceExhausted],
   [SpoolUnavailableError, Code.Unavailable],
   [LimitExceededError, Code.ResourceExhausted],
+  [StreamIdleError, Code.DeadlineExceeded],
   [UnknownUploadError, Code.NotFound],
   [UploadEndedError, Code.FailedPrecondition],
   [ServiceSetupError, Code.FailedPrecondition],
   [SpillFullError, Code.ResourceExhausted],
   [SpillUnavailableError, Code.Unavailable],
-  [StreamIdleError, Code.DeadlineExceeded],
 ]);
 
 /**

@@ -11,6 +11,7 @@ import {
   type UploadTarget,
 } from "../destination/destination.js";
 import { checkStillAllowed, type EndpointSettings } from "../destination/endpoint.js";
+import { checkGranted, type PolicyGrants } from "../destination/policy-grants.js";
 import { InvalidFieldError, underPath } from "../errors.js";
 import type { RenderRequest } from "../gen/render/upload/v1/upload_pb.js";
 
@@ -27,10 +28,20 @@ export interface ResolvedRender {
   readonly async: boolean;
 }
 
-/** Checks render and resolves its destination. Throws domain errors. */
+/** What checking a render request needs from the configuration. */
+export interface RenderSettings extends DestinationSettings {
+  /** Who may upload as the service's identity, and where (POLICY_GRANTS). */
+  readonly policyGrants: PolicyGrants;
+}
+
+/**
+ * Checks render, sent by caller, and resolves its destination; an upload
+ * as the service's identity must be granted to caller. Throws domain errors.
+ */
 export function resolveRender(
   render: RenderRequest | undefined,
-  settings: DestinationSettings,
+  settings: RenderSettings,
+  caller: string,
 ): ResolvedRender {
   if (render === undefined) throw new InvalidFieldError("render", "is required");
   const task = render.upload;
@@ -39,19 +50,34 @@ export function resolveRender(
   if (task.destination === undefined) throw new InvalidFieldError(DESTINATION_PATH, "is required");
   try {
     const target = resolveDestination(task.destination, settings);
+    checkIdentity(target, settings.policyGrants, caller);
     return { target, movie: render.movie, async: task.async };
   } catch (err) {
     throw underPath(err, DESTINATION_PATH);
   }
 }
 
+/** An upload as the service's identity must be granted to caller; keys need no grant. */
+function checkIdentity(target: UploadTarget, grants: PolicyGrants, caller: string): void {
+  if (target.credentials.kind === "service") {
+    checkGranted(grants, caller, target.bucket, target.key);
+  }
+}
+
 /**
- * Checks a target resolved earlier (a spooled async upload's) against the
- * configuration as it is now. Throws a domain error placed in the request.
+ * Checks a target caller sent earlier (a spooled async upload's) against
+ * the configuration as it is now: its host still allowed, its use of the
+ * service's identity still granted. Throws a domain error placed in the
+ * request.
  */
-export function recheckTarget(target: UploadTarget, settings: EndpointSettings): void {
+export function recheckTarget(
+  target: UploadTarget,
+  settings: EndpointSettings & { readonly policyGrants: PolicyGrants },
+  caller: string,
+): void {
   try {
     checkStillAllowed(target.endpoint, settings);
+    checkIdentity(target, settings.policyGrants, caller);
   } catch (err) {
     throw underPath(err, DESTINATION_PATH);
   }

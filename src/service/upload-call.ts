@@ -9,7 +9,8 @@
  */
 import type { HandlerContext } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { DestinationSettings, UploadTarget } from "../destination/destination.js";
+import { CALLER } from "../context-keys.js";
+import type { UploadTarget } from "../destination/destination.js";
 import type { RenderRequest } from "../gen/render/upload/v1/upload_pb.js";
 import type { Logger } from "../logger.js";
 import type { StatusStore } from "../status/status-store.js";
@@ -21,14 +22,15 @@ import {
   succeeded,
   syncStarted,
 } from "../status/status-transitions.js";
+import { isTerminal } from "../status/upload-status.js";
 import type { UploadMetrics } from "../telemetry/metrics.js";
 import type { CallerLimits } from "./caller.js";
 import { codeName, toConnectError } from "./error-table.js";
-import { type ResolvedRender, resolveRender } from "./render-request.js";
+import { type RenderSettings, type ResolvedRender, resolveRender } from "./render-request.js";
 
 /** What a call needs of the service. */
 export interface UploadCallDeps {
-  readonly settings: DestinationSettings;
+  readonly settings: RenderSettings;
   readonly log: Logger;
   readonly statuses: StatusStore;
   readonly limits: CallerLimits;
@@ -52,6 +54,8 @@ const PROGRESS_WRITE_EVERY_MS = 1_000;
 
 export class UploadCall {
   readonly token: string;
+  /** Who calls (CALLER): the upload's status belongs to it. */
+  readonly caller: string;
   readonly #deps: UploadCallDeps;
   readonly #ctx: HandlerContext;
   readonly #rpc: string;
@@ -72,7 +76,8 @@ export class UploadCall {
     this.#ctx = ctx;
     this.#rpc = rpc;
     this.token = deps.newToken();
-    this.#log = deps.log.child({ token: this.token, rpc });
+    this.caller = ctx.values.get(CALLER);
+    this.#log = deps.log.child({ token: this.token, rpc, caller: this.caller });
   }
 
   /** Runs a unary call's body: its value, or the caller's error. */
@@ -83,6 +88,7 @@ export class UploadCall {
       throw this.#fail(err);
     } finally {
       this.#leave?.();
+      this.#abandoned();
     }
   }
 
@@ -100,6 +106,7 @@ export class UploadCall {
       throw this.#fail(err);
     } finally {
       this.#leave?.();
+      this.#abandoned();
       release();
     }
   }
@@ -115,10 +122,11 @@ export class UploadCall {
     sizeField: string,
     sizeBytes: number | undefined,
   ): ResolvedRender {
-    this.#log = this.#log.child({ movie: render?.movie ?? "" });
     this.#countStarted(render?.upload?.async === true ? "async" : "sync");
-    const resolved = resolveRender(render, this.#deps.settings);
+    const resolved = resolveRender(render, this.#deps.settings, this.caller);
     this.#target = resolved.target;
+    // Only once checked (at most 1,024 characters) does the movie reach the log.
+    this.#log = this.#log.child({ movie: resolved.movie });
     if (sizeBytes !== undefined) this.#deps.limits.checkSize(sizeField, sizeBytes);
     this.#leave = this.#deps.limits.enter(this.#ctx);
     return resolved;
@@ -128,7 +136,7 @@ export class UploadCall {
   startSync(url: string, totalBytes: number | undefined): void {
     this.#status = new StatusTracker(
       this.#deps.statuses,
-      syncStarted({ token: this.token, url, totalBytes }),
+      syncStarted({ token: this.token, caller: this.caller, url, totalBytes }),
     );
     this.#writeStatus(undefined);
   }
@@ -210,12 +218,25 @@ export class UploadCall {
   #writeStatus(change: StatusChange | undefined): void {
     const status = this.#status;
     if (status === undefined) return;
-    const write = change === undefined ? status.write() : status.update(change);
+    const write = change === undefined ? status.create() : status.update(change);
     write.catch((err: unknown) =>
       this.#log.debug(
         { error: err instanceof Error ? err.message : String(err) },
         "status write failed",
       ),
+    );
+  }
+
+  /**
+   * A call that ended without an outcome (its response stream was
+   * abandoned while it was yielding) leaves no status behind as UPLOADING:
+   * it is recorded as cancelled, which also ends its heartbeat.
+   */
+  #abandoned(): void {
+    const status = this.#status;
+    if (status === undefined || isTerminal(status.record)) return;
+    this.#writeStatus(
+      attemptFailed({ code: "CANCELLED", message: "the call ended before the upload did" }, true),
     );
   }
 

@@ -14,6 +14,7 @@ import {
   UploadState,
   type UploadStreamResponseSchema,
 } from "../gen/render/upload/v1/upload_pb.js";
+import type { StatusWatchers } from "../status/status-watchers.js";
 import { chunkStage } from "../upload/chunk-stage.js";
 import { memoryBody } from "../upload/memory-body.js";
 import type { ObjectStore, UploadTarget } from "../upload/object-store.js";
@@ -37,6 +38,8 @@ export interface UploadServiceDeps extends Omit<UploadCallDeps, "newToken"> {
   };
   /** Accepts and runs asynchronous uploads. */
   readonly asyncUploads: AsyncUploads;
+  /** WatchUpload's followers, shared per token. */
+  readonly watchers: StatusWatchers;
   /** Makes upload tokens; a random UUID by default. */
   readonly newToken?: () => string;
 }
@@ -55,6 +58,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
         if (async) {
           const { manifest } = await deps.asyncUploads.accept({
             token: call.token,
+            caller: call.caller,
             movie,
             target,
             chunks: once(req.data),
@@ -118,6 +122,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           const { manifest } = yield* ticker.relay(
             deps.asyncUploads.accept({
               token: call.token,
+              caller: call.caller,
               movie,
               target,
               chunks: received(chunks, onProgress),

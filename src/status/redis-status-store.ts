@@ -1,11 +1,18 @@
 /**
  * The status store for several replicas: Redis (node-redis v5).
  *
- * Each record is a string key `render-upload:status:<token>` holding its JSON.
- * put() SETs it with PX = retention for terminal records and without expiry
- * otherwise (a plain SET also drops any earlier TTL), then PUBLISHes the same
- * JSON on the channel of the same name, so the subscribers of every replica
- * hear of it. Redis expires terminal records itself: no sweep.
+ * Each record is a string key `render-upload:status:<token>` holding its JSON,
+ * with a PX expiry: the retention time for a terminal record, the stale time
+ * past its heartbeat for any other, so Redis expires both itself (no sweep),
+ * and a record whose process died does not stay forever.
+ *
+ * update() is an optimistic compare-and-set: it GETs the record, applies the
+ * change, and runs a Lua script that SETs the result (with its PX) and
+ * PUBLISHes it only if the key still holds exactly what was read; if another
+ * writer got there first, it reads again and retries. Scripts run atomically
+ * on the shared command connection, so no WATCH (and no connection of its
+ * own) is needed. The PUBLISH on the channel of the key's name lets the
+ * subscribers of every replica hear of each write.
  *
  * Two connections: one for commands, and one dedicated subscriber (a
  * duplicate; a connection in subscribe mode can run nothing else) shared by
@@ -39,8 +46,8 @@
  * pending reply, forever if Redis stopped answering.
  */
 import { createClient } from "redis";
-import type { StatusStore } from "./status-store.js";
-import { isTerminal, type UploadStatusRecord } from "./upload-status.js";
+import type { StatusStore, StatusUpdateResult } from "./status-store.js";
+import { expiresAt, type StatusLifetimes, type UploadStatusRecord } from "./upload-status.js";
 
 /** Key and channel prefix. */
 const PREFIX = "render-upload:status:";
@@ -57,6 +64,26 @@ const MAX_RECONNECT_DELAY_MS = 2_000;
 const SUBSCRIBE_WAIT_MS = 1_000;
 /** Pause before retrying a failed SUBSCRIBE or UNSUBSCRIBE. */
 const RESUBSCRIBE_DELAY_MS = 1_000;
+/** Attempts of one update() whose writes keep losing to others' before it gives up. */
+const MAX_UPDATE_ATTEMPTS = 100;
+
+/**
+ * Compare-and-set: KEYS[1] the record's key; ARGV[1] "1" when the key was
+ * read absent, ARGV[2] what it held when read, ARGV[3] the new JSON, ARGV[4]
+ * its PX. Writes and publishes only if the key is still as read; 1 if it
+ * wrote, 0 if not.
+ */
+const COMPARE_AND_SET = `
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current then return 0 end
+elseif current ~= ARGV[2] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+redis.call('PUBLISH', KEYS[1], ARGV[3])
+return 1
+`;
 
 type Listener = (record: UploadStatusRecord) => void;
 
@@ -68,7 +95,7 @@ interface Subscription {
 
 export async function createRedisStatusStore(
   url: string,
-  retentionMs: number,
+  lifetimes: StatusLifetimes,
 ): Promise<StatusStore> {
   let lastError: unknown;
   let closed = false;
@@ -183,18 +210,43 @@ export async function createRedisStatusStore(
     }
   }
 
+  /** The record at key as its JSON and parsed (undefined when absent). */
+  async function read(
+    key: string,
+  ): Promise<{ json: string | null; record: UploadStatusRecord | undefined }> {
+    const json = await bounded(client.get(key), "GET");
+    return { json, record: json === null ? undefined : (JSON.parse(json) as UploadStatusRecord) };
+  }
+
   return {
-    async put(record) {
-      if (!TOKEN.test(record.token)) throw new Error("malformed token");
-      const key = PREFIX + record.token;
-      const json = JSON.stringify(record);
-      await bounded(
-        isTerminal(record)
-          ? client.set(key, json, { expiration: { type: "PX", value: retentionMs } })
-          : client.set(key, json),
-        "SET",
+    heartbeatMs: Math.max(1, Math.floor(lifetimes.staleMs / 3)),
+
+    async update(token, change): Promise<StatusUpdateResult> {
+      if (!TOKEN.test(token)) throw new Error("malformed token");
+      const key = PREFIX + token;
+      for (let attempt = 1; attempt <= MAX_UPDATE_ATTEMPTS; attempt++) {
+        const before = await read(key);
+        const next = change(before.record);
+        if (next === undefined) return { record: before.record, written: false };
+        if (next.token !== token) throw new Error("a status update may not change its token");
+        const ttl = Math.max(1, Math.ceil(expiresAt(next, lifetimes) - Date.now()));
+        const wrote = await bounded(
+          client.eval(COMPARE_AND_SET, {
+            keys: [key],
+            arguments: [
+              before.json === null ? "1" : "0",
+              before.json ?? "",
+              JSON.stringify(next),
+              String(ttl),
+            ],
+          }),
+          "EVAL",
+        );
+        if (wrote === 1) return { record: next, written: true };
+      }
+      throw new Error(
+        `Redis update of a status kept losing to other writers (${MAX_UPDATE_ATTEMPTS} attempts)`,
       );
-      await bounded(client.publish(key, json), "PUBLISH");
     },
 
     async get(token) {
@@ -204,8 +256,7 @@ export async function createRedisStatusStore(
       if (pending !== undefined && subscriber.isReady) {
         await bounded(pending, "SUBSCRIBE", SUBSCRIBE_WAIT_MS).catch(() => {});
       }
-      const json = await bounded(client.get(PREFIX + token), "GET");
-      return json === null ? undefined : (JSON.parse(json) as UploadStatusRecord);
+      return (await read(PREFIX + token)).record;
     },
 
     subscribe(token, onChange) {

@@ -8,7 +8,7 @@ import { isTerminal, newStatus, type UploadStatusRecord } from "./upload-status.
 
 /** The fields a change may set. */
 export type StatusChange = Partial<
-  Omit<UploadStatusRecord, "token" | "async" | "createTime" | "updateTime">
+  Omit<UploadStatusRecord, "token" | "caller" | "async" | "createTime" | "updateTime">
 >;
 
 /** record with change applied and updated now; a terminal record as it is. */
@@ -20,6 +20,7 @@ export function advance(record: UploadStatusRecord, change: StatusChange): Uploa
 /** The first status of an accepted async upload: QUEUED. */
 export function queued(init: {
   readonly token: string;
+  readonly caller: string;
   readonly url: string;
   readonly totalBytes: number;
   readonly createTime: number;
@@ -30,6 +31,7 @@ export function queued(init: {
 /** The first status of a synchronous upload: UPLOADING, its one attempt under way. */
 export function syncStarted(init: {
   readonly token: string;
+  readonly caller: string;
   readonly url: string;
   readonly totalBytes: number | undefined;
 }): UploadStatusRecord {

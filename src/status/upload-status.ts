@@ -16,6 +16,12 @@ export const TERMINAL_STATES: ReadonlySet<UploadState> = new Set([
 
 export interface UploadStatusRecord {
   readonly token: string;
+  /**
+   * The caller that started the upload (its AUTH_TOKENS name or certificate
+   * CN, "anonymous" without authentication): only it may read, watch or
+   * cancel the upload. Records written before it existed lack it.
+   */
+  readonly caller?: string;
   readonly state: UploadState;
   readonly async: boolean;
   /** The object's URL. */
@@ -39,10 +45,37 @@ export interface UploadStatusRecord {
   readonly updateTime: number;
   /** A CancelUpload asked the owner to stop. */
   readonly cancelRequested: boolean;
+  /**
+   * When the process running the upload last said it is alive, in
+   * milliseconds since the epoch. A record that is not terminal expires
+   * once this is older than the store's stale time (its process died).
+   * Records written before it existed lack it (updateTime stands in).
+   */
+  readonly heartbeatTime?: number;
 }
 
 export function isTerminal(record: UploadStatusRecord): boolean {
   return TERMINAL_STATES.has(record.state);
+}
+
+/** How long records live in a store. */
+export interface StatusLifetimes {
+  /** A terminal record is kept this long after its last change, in milliseconds. */
+  readonly retentionMs: number;
+  /** A record that is not terminal is kept this long after its last heartbeat, in milliseconds. */
+  readonly staleMs: number;
+}
+
+/** When record expires, in milliseconds since the epoch. */
+export function expiresAt(record: UploadStatusRecord, lifetimes: StatusLifetimes): number {
+  return isTerminal(record)
+    ? record.updateTime + lifetimes.retentionMs
+    : (record.heartbeatTime ?? record.updateTime) + lifetimes.staleMs;
+}
+
+/** The caller a record belongs to ("anonymous" for records from before callers were kept). */
+export function callerOf(record: UploadStatusRecord): string {
+  return record.caller ?? "anonymous";
 }
 
 /** A new upload's first status: nothing committed, no failure, updated now. */
@@ -53,13 +86,15 @@ export function newStatus(
   > &
     Partial<UploadStatusRecord>,
 ): UploadStatusRecord {
+  const now = Date.now();
   return {
     committedBytes: 0,
     etag: "",
     attempts: 0,
     errorCode: "",
     errorMessage: "",
-    updateTime: Date.now(),
+    updateTime: now,
+    heartbeatTime: now,
     cancelRequested: false,
     ...init,
   };

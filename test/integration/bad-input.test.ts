@@ -44,9 +44,11 @@ describe("bad input", () => {
 
   const suite = useIntegration("ru-bad-input", () => ({
     UPLOAD_PART_BYTES: String(PART),
-    // The service's own identity, granted nothing on the test bucket.
+    // The service's own identity, granted nothing on the test bucket by its
+    // policy, though every caller may ask for it here.
     S3_SERVICE_ACCESS_KEY_ID: serviceUser.accessKeyId,
     S3_SERVICE_SECRET_ACCESS_KEY: serviceUser.secretAccessKey,
+    POLICY_GRANTS: "*",
   }));
   before(async () => {
     // One object already there, so "unchanged" is not just "empty".

@@ -28,6 +28,8 @@ describe("credentials against real S3", () => {
     server = await startServer({
       S3_SERVICE_ACCESS_KEY_ID: serviceUser.accessKeyId,
       S3_SERVICE_SECRET_ACCESS_KEY: serviceUser.secretAccessKey,
+      // Every caller may ask for the identity here; its bucket policy decides.
+      POLICY_GRANTS: "*",
     });
     bucket = await createBucket("ru-keys");
     policyBucket = await createBucket("ru-policy");

@@ -47,6 +47,8 @@ describe("the service process", () => {
       AWS_ACCESS_KEY_ID: serviceUser.accessKeyId,
       AWS_SECRET_ACCESS_KEY: serviceUser.secretAccessKey,
       AWS_EC2_METADATA_DISABLED: "true",
+      // Every caller (all anonymous) may use the identity for the test bucket.
+      POLICY_GRANTS: bucket,
     });
     try {
       const port = await listening(service);

@@ -65,6 +65,8 @@ describe("object settings beyond the seed's, against real S3", () => {
     UPLOAD_PART_BYTES: String(5 * MiB),
     S3_ALLOWED_HOSTS: `http://${s3Endpoint.host} http://${proxy.host}`,
     S3_SERVICE_ACCESS_KEY_ID: serviceUser.accessKeyId,
+    // Every caller may upload as the service's identity, anywhere.
+    POLICY_GRANTS: "*",
     S3_SERVICE_SECRET_ACCESS_KEY: serviceUser.secretAccessKey,
   }));
   after(async () => {

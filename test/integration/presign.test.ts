@@ -23,6 +23,8 @@ describe("presigned links against real S3", () => {
   const suite = useIntegration("ru-presign", {
     UPLOAD_PART_BYTES: String(5 * MiB),
     S3_SERVICE_ACCESS_KEY_ID: serviceUser.accessKeyId,
+    // Every caller may upload as the service's identity, anywhere.
+    POLICY_GRANTS: "*",
     S3_SERVICE_SECRET_ACCESS_KEY: serviceUser.secretAccessKey,
   });
 

@@ -1,8 +1,8 @@
 /**
  * The Redis status store against a real Redis (scripts/redis.sh, or any given
- * by REDIS_TEST_URL): records, expiry, notifications between two store
- * instances as between two replicas, a Redis that stops answering or goes
- * away, and a clean exit after close().
+ * by REDIS_TEST_URL): records, expiry (terminal and stale), compare-and-set
+ * between two store instances as between two replicas, notifications, a
+ * Redis that stops answering or goes away, and a clean exit after close().
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -24,6 +24,8 @@ if (redisUrl === undefined || redisUrl === "") {
 const REDIS_URL: string = redisUrl;
 
 const RETENTION_MS = 200;
+const STALE_MS = 400;
+const LIFETIMES = { retentionMs: RETENTION_MS, staleMs: STALE_MS };
 const PREFIX = "render-upload:status:";
 
 const tokens: string[] = [];
@@ -52,9 +54,15 @@ function record(
     errorMessage: "",
     createTime: now,
     updateTime: now,
+    heartbeatTime: now,
     cancelRequested: false,
     ...fields,
   };
+}
+
+/** Writes r whatever is stored (an unconditional update). */
+function put(store: StatusStore, r: UploadStatusRecord): Promise<unknown> {
+  return store.update(r.token, () => r);
 }
 
 /** Resolves with the next record listen() sees, or rejects after ms. */
@@ -142,8 +150,8 @@ describe("Redis status store", () => {
   let admin: ReturnType<typeof createClient>;
 
   before(async () => {
-    a = await createRedisStatusStore(REDIS_URL, RETENTION_MS);
-    b = await createRedisStatusStore(REDIS_URL, RETENTION_MS);
+    a = await createRedisStatusStore(REDIS_URL, LIFETIMES);
+    b = await createRedisStatusStore(REDIS_URL, LIFETIMES);
     admin = createClient({ url: REDIS_URL });
     admin.on("error", () => {});
     await admin.connect();
@@ -158,12 +166,12 @@ describe("Redis status store", () => {
 
   it("gives back the record put, through either instance", async () => {
     const token = newToken();
-    const put = record(token, "UPLOADING", { committedBytes: 524_288, attempts: 2 });
-    await a.put(put);
-    assert.deepEqual(await a.get(token), put);
-    assert.deepEqual(await b.get(token), put);
+    const first = record(token, "UPLOADING", { committedBytes: 524_288, attempts: 2 });
+    await put(a, first);
+    assert.deepEqual(await a.get(token), first);
+    assert.deepEqual(await b.get(token), first);
     const next = record(token, "UPLOADING", { committedBytes: 1_048_576, attempts: 2 });
-    await b.put(next);
+    await put(b, next);
     assert.deepEqual(await a.get(token), next);
     assert.equal(await admin.get(PREFIX + token), JSON.stringify(next));
   });
@@ -171,13 +179,13 @@ describe("Redis status store", () => {
   it("knows nothing of an unknown or malformed token", async () => {
     assert.equal(await a.get(randomUUID()), undefined);
     assert.equal(await a.get("../../etc/passwd"), undefined);
-    await assert.rejects(a.put(record("not-a-token", "QUEUED")), /malformed token/);
+    await assert.rejects(put(a, record("not-a-token", "QUEUED")), /malformed token/);
   });
 
   it("expires a terminal record after the retention time", async () => {
     const token = newToken();
-    await a.put(record(token, "UPLOADING"));
-    await a.put(record(token, "SUCCEEDED", { etag: '"abc"' }));
+    await put(a, record(token, "UPLOADING"));
+    await put(a, record(token, "SUCCEEDED", { etag: '"abc"' }));
     assert.equal((await b.get(token))?.state, "SUCCEEDED");
     const ttl = await admin.pTTL(PREFIX + token);
     assert.ok(ttl > 0 && ttl <= RETENTION_MS, `PTTL ${ttl}`);
@@ -186,12 +194,64 @@ describe("Redis status store", () => {
     assert.equal(await admin.exists(PREFIX + token), 0);
   });
 
-  it("keeps a record of an upload under way", async () => {
+  it("keeps a record of an upload under way while its heartbeat is fresh, and expires it once stale", async () => {
     const token = newToken();
-    await a.put(record(token, "QUEUED"));
-    await sleep(2 * RETENTION_MS);
-    assert.equal((await a.get(token))?.state, "QUEUED");
-    assert.equal(await admin.pTTL(PREFIX + token), -1, "no expiry");
+    await put(a, record(token, "QUEUED"));
+    const ttl = await admin.pTTL(PREFIX + token);
+    assert.ok(ttl > RETENTION_MS && ttl <= STALE_MS, `PTTL ${ttl}: expires, after the stale time`);
+    // A heartbeat renews it.
+    await sleep(STALE_MS / 2);
+    await a.update(token, (r) => (r === undefined ? r : { ...r, heartbeatTime: Date.now() }));
+    await sleep(STALE_MS / 2 + 100);
+    assert.equal((await a.get(token))?.state, "QUEUED", "renewed by its heartbeat");
+    // Without one (its process died), it expires: a watcher is not left waiting forever.
+    await sleep(STALE_MS + 100);
+    assert.equal(await a.get(token), undefined);
+  });
+
+  it("compare-and-set: concurrent updates through two replicas all land", async () => {
+    const token = newToken();
+    await put(a, record(token, "UPLOADING"));
+    const bump = (r: UploadStatusRecord | undefined) =>
+      r === undefined ? undefined : { ...r, committedBytes: r.committedBytes + 1 };
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).update(token, bump)),
+    );
+    assert.ok(results.every((r) => r.written));
+    assert.equal((await b.get(token))?.committedBytes, 50, "no update was lost");
+  });
+
+  it("compare-and-set: a stale copy never overwrites a terminal record, which keeps its expiry", async () => {
+    const token = newToken();
+    await put(a, record(token, "UPLOADING"));
+    const stale = await b.get(token); // a CancelUpload's read
+    await put(a, record(token, "SUCCEEDED", { etag: '"e"' })); // the upload ends meanwhile
+    // The cancel's write, as the service makes it: it leaves an ended upload alone.
+    const { record: after, written } = await b.update(token, (current) =>
+      current === undefined || current.state === "SUCCEEDED" || stale === undefined
+        ? undefined
+        : { ...stale, cancelRequested: true },
+    );
+    assert.equal(written, false);
+    assert.equal(after?.state, "SUCCEEDED");
+    assert.equal((await a.get(token))?.state, "SUCCEEDED");
+    const ttl = await admin.pTTL(PREFIX + token);
+    assert.ok(ttl > 0 && ttl <= RETENTION_MS, `PTTL ${ttl}: the terminal record still expires`);
+  });
+
+  it("update() sees nothing for a record gone, and may create it", async () => {
+    const token = newToken();
+    const seen: (UploadStatusRecord | undefined)[] = [];
+    const created = await a.update(token, (current) => {
+      seen.push(current);
+      return current ?? record(token, "QUEUED");
+    });
+    assert.deepEqual(seen, [undefined]);
+    assert.equal(created.written, true);
+    // A second create-if-absent keeps the first.
+    const again = await b.update(token, (current) => current ?? record(token, "FAILED"));
+    assert.equal(again.written, true, "current ?? ... writes the current one back");
+    assert.equal(again.record?.state, "QUEUED");
   });
 
   it("notifies a subscriber of one instance of a put through another until it unsubscribes", async () => {
@@ -208,7 +268,7 @@ describe("Redis status store", () => {
 
     const first = record(token, "UPLOADING");
     const next = nextRecord(a, token);
-    await b.put(first);
+    await put(b, first);
     assert.deepEqual(await next.record, first);
     next.unsubscribe();
     await waitFor(() => seen.length === 1);
@@ -218,7 +278,7 @@ describe("Redis status store", () => {
     unsubscribe();
     const second = record(token, "SUCCEEDED", { updateTime: first.updateTime + 1 });
     const stillListening = nextRecord(a, token);
-    await b.put(second);
+    await put(b, second);
     assert.deepEqual(await stillListening.record, second);
     stillListening.unsubscribe();
     await waitFor(() => alsoSeen.length === 2);
@@ -227,7 +287,7 @@ describe("Redis status store", () => {
     unsubscribeOther();
     unsubscribeOther(); // twice is harmless
     await waitFor(async () => (await admin.pubSubNumSub(channel))[channel] === 0);
-    await b.put(record(token, "SUCCEEDED", { updateTime: first.updateTime + 2 }));
+    await put(b, record(token, "SUCCEEDED", { updateTime: first.updateTime + 2 }));
     await sleep(100);
     assert.equal(seen.length, 1);
     assert.equal(alsoSeen.length, 2);
@@ -235,11 +295,15 @@ describe("Redis status store", () => {
 
   it("rejects while Redis is frozen (after 5 s) or down (at once), then recovers", async () => {
     const proxy = await redisProxy(new URL(REDIS_URL));
-    const viaProxy = await createRedisStatusStore(proxy.url, RETENTION_MS);
+    // Its records outlive the freeze below.
+    const viaProxy = await createRedisStatusStore(proxy.url, {
+      retentionMs: RETENTION_MS,
+      staleMs: 60_000,
+    });
     try {
       const token = newToken();
       const before = record(token, "UPLOADING");
-      await viaProxy.put(before);
+      await put(viaProxy, before);
       const seen: UploadStatusRecord[] = [];
       const unsubscribe = viaProxy.subscribe(token, (r) => seen.push(r));
       await viaProxy.get(token);
@@ -248,8 +312,8 @@ describe("Redis status store", () => {
       proxy.freeze();
       const [frozenPut, frozenGet] = await Promise.all([
         rejectionTime(
-          viaProxy.put(record(token, "FAILED", { updateTime: before.updateTime + 1 })),
-          /Redis SET failed: no reply within 5000 ms/,
+          put(viaProxy, record(token, "FAILED", { updateTime: before.updateTime + 1 })),
+          /Redis GET failed: no reply within 5000 ms/,
         ),
         rejectionTime(viaProxy.get(token), /Redis GET failed: no reply within 5000 ms/),
       ]);
@@ -262,7 +326,7 @@ describe("Redis status store", () => {
       for (let i = 0; i < 3; i++) {
         const [downPut, downGet] = await Promise.all([
           rejectionTime(
-            viaProxy.put(record(token, "FAILED", { updateTime: before.updateTime + 2 })),
+            put(viaProxy, record(token, "FAILED", { updateTime: before.updateTime + 2 })),
             offline,
           ),
           rejectionTime(viaProxy.get(token), offline),
@@ -280,7 +344,7 @@ describe("Redis status store", () => {
       // The subscriber connection came back and resubscribed.
       let n = 3;
       await waitFor(async () => {
-        await b.put(record(token, "UPLOADING", { updateTime: before.updateTime + n++ }));
+        await put(b, record(token, "UPLOADING", { updateTime: before.updateTime + n++ }));
         return seen.length > 0;
       });
       unsubscribe();
@@ -294,10 +358,11 @@ describe("Redis status store", () => {
     const token = newToken();
     const script = `
       const { createRedisStatusStore } = await import(${JSON.stringify(new URL("../../src/status/redis-status-store.ts", import.meta.url).href)});
-      const store = await createRedisStatusStore(process.env.REDIS_TEST_URL, 1000);
+      const store = await createRedisStatusStore(process.env.REDIS_TEST_URL, { retentionMs: 1000, staleMs: 1000 });
       const unsubscribe = store.subscribe(${JSON.stringify(token)}, () => {});
       store.subscribe(${JSON.stringify(token)}, () => {});
-      await store.put(${JSON.stringify(record(token, "QUEUED"))});
+      const queued = ${JSON.stringify(record(token, "QUEUED"))};
+      await store.update(queued.token, () => queued);
       await store.get(${JSON.stringify(token)});
       unsubscribe();
       await store.close();

@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Code, createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { metrics, SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import {
@@ -20,9 +22,17 @@ import {
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { UploadService } from "../../src/gen/render/upload/v1/upload_pb.js";
 import { chunksOf, collect, MiB, requestsOf } from "../support/stream-data.js";
-import { connectClient, destination, grpcJsClient, renderTo } from "./support/clients.js";
+import {
+  connectClient,
+  destination,
+  grpcJsClient,
+  renderTo,
+  uploadRequest,
+} from "./support/clients.js";
 import { useIntegration } from "./support/integration.js";
+import { rejection } from "./support/rejection.js";
 import { owner, s3Host } from "./support/s3-fixture.js";
 
 const spans = new InMemorySpanExporter();
@@ -84,6 +94,7 @@ describe("telemetry", () => {
       },
       { system: "grpc", service: "render.upload.v1.UploadService", method: "Upload", status: 0 },
     );
+    assert.equal(rpc.attributes["enduser.id"], "anonymous", "the caller, without authentication");
     const [put] = byName("S3.PutObject");
     assert.ok(put, "an S3 span");
     assert.equal(put.kind, SpanKind.CLIENT);
@@ -164,5 +175,37 @@ describe("telemetry", () => {
     assert.equal(find("render_upload.duration")?.descriptor.unit, "s");
     assert.equal(sum("render_upload.buffer.limit"), 64 * MiB);
     assert.equal(sum("render_upload.buffer.used"), 0);
+  });
+});
+
+describe("telemetry with authentication", () => {
+  const TOKEN = "telemetry-token-0123456789abcdef";
+  const suite = useIntegration("ru-otel-auth", { AUTH_TOKENS: `renderer-a=${TOKEN}` });
+
+  it("the span names the caller (never its token); a refused call has a span too", async () => {
+    spans.reset();
+    const bearer: Interceptor = (next) => (req) => {
+      req.header.set("authorization", `Bearer ${TOKEN}`);
+      return next(req);
+    };
+    const client = createClient(
+      UploadService,
+      createGrpcTransport({ baseUrl: suite.server.baseUrl, interceptors: [bearer] }),
+    );
+    await client.upload(
+      uploadRequest(destination(suite.bucket, "otel/auth.bin"), new Uint8Array(3)),
+    );
+    const refused = await rejection(
+      connectClient(suite.server.baseUrl).upload(
+        uploadRequest(destination(suite.bucket, "otel/refused.bin"), new Uint8Array(3)),
+      ),
+    );
+    assert.equal(refused.code, Code.Unauthenticated);
+    const [served, unauthenticated] = byName("render.upload.v1.UploadService/Upload");
+    assert.equal(served?.attributes["enduser.id"], "renderer-a");
+    assert.equal(unauthenticated?.status.code, SpanStatusCode.ERROR);
+    assert.equal(unauthenticated?.status.message, "Unauthenticated");
+    const recorded = JSON.stringify(spans.getFinishedSpans().map((s) => s.attributes));
+    assert.ok(!recorded.includes(TOKEN), "no token in span attributes");
   });
 });

@@ -394,3 +394,110 @@ describe("loadConfig: S3_DEFAULT_REGION", () => {
     assert.equal(loadConfig({ S3_DEFAULT_REGION: "eu-west-1" }).s3.defaultRegion, "eu-west-1");
   });
 });
+
+describe("loadConfig: connections", () => {
+  test("defaults: 100 streams per connection, 10 s to the first byte and the headers, 1,000 connections", () => {
+    const config = loadConfig({});
+    assert.equal(config.http2MaxConcurrentStreams, 100);
+    assert.deepEqual(config.connections, {
+      firstByteTimeoutMs: 10_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 300_000,
+      idleTimeoutMs: 60_000,
+      maxConnections: 1_000,
+    });
+  });
+
+  test("values", () => {
+    const config = loadConfig({
+      HTTP2_MAX_CONCURRENT_STREAMS: "32",
+      CONNECTION_FIRST_BYTE_TIMEOUT_MS: "1000",
+      HTTP_HEADERS_TIMEOUT_MS: "2000",
+      HTTP_REQUEST_TIMEOUT_MS: "0",
+      CONNECTION_IDLE_TIMEOUT_MS: "0",
+      MAX_CONNECTIONS: "10",
+    });
+    assert.equal(config.http2MaxConcurrentStreams, 32);
+    assert.deepEqual(config.connections, {
+      firstByteTimeoutMs: 1_000,
+      headersTimeoutMs: 2_000,
+      requestTimeoutMs: 0,
+      idleTimeoutMs: 0,
+      maxConnections: 10,
+    });
+  });
+
+  test("bad values name their variable", () => {
+    assertConfigError({ HTTP2_MAX_CONCURRENT_STREAMS: "0" }, "HTTP2_MAX_CONCURRENT_STREAMS");
+    assertConfigError(
+      { CONNECTION_FIRST_BYTE_TIMEOUT_MS: "0" },
+      "CONNECTION_FIRST_BYTE_TIMEOUT_MS",
+    );
+    assertConfigError({ MAX_CONNECTIONS: "none" }, "MAX_CONNECTIONS");
+    assertConfigError(
+      { HTTP_HEADERS_TIMEOUT_MS: "20000", HTTP_REQUEST_TIMEOUT_MS: "10000" },
+      "HTTP_HEADERS_TIMEOUT_MS",
+      "HTTP_HEADERS_TIMEOUT_MS: 20000 is longer than HTTP_REQUEST_TIMEOUT_MS (10000)",
+    );
+  });
+});
+
+describe("loadConfig: grants and statuses", () => {
+  test("defaults: no grant, statuses stale after 5 min, 1,000 watchers", () => {
+    const config = loadConfig({});
+    assert.deepEqual(config.s3.policyGrants.grants, []);
+    assert.equal(config.async.statusStaleMs, 300_000);
+    assert.equal(config.async.statusMaxWatchers, 1_000);
+  });
+
+  test("values", () => {
+    const config = loadConfig({
+      POLICY_GRANTS: "renderer-a=media/renders/*, thumbs",
+      STATUS_STALE_MS: "60000",
+      STATUS_MAX_WATCHERS: "10",
+    });
+    assert.deepEqual(
+      config.s3.policyGrants.grants.map((g) => [g.source, g.caller]),
+      [
+        ["renderer-a=media/renders/*", "renderer-a"],
+        ["thumbs", undefined],
+      ],
+    );
+    assert.equal(config.async.statusStaleMs, 60_000);
+    assert.equal(config.async.statusMaxWatchers, 10);
+  });
+
+  test("bad values name their variable", () => {
+    assertConfigError(
+      { POLICY_GRANTS: "a=Bad_Bucket" },
+      "POLICY_GRANTS",
+      /^POLICY_GRANTS: entry 1 "a=Bad_Bucket": the bucket must be a bucket name/,
+    );
+    assertConfigError({ STATUS_STALE_MS: "999" }, "STATUS_STALE_MS");
+    assertConfigError({ STATUS_MAX_WATCHERS: "0" }, "STATUS_MAX_WATCHERS");
+  });
+});
+
+describe("loadConfig: the async spool's shares and idle timeout", () => {
+  test("without authentication the one caller has the whole spool; with it, each a quarter", () => {
+    const open = loadConfig({ SPOOL_MAX_BYTES: String(400 * 1024 * 1024) });
+    assert.equal(open.async.spoolCallerMaxBytes, 400 * 1024 * 1024);
+    assert.equal(open.async.streamIdleMs, 30_000);
+    const authenticated = loadConfig({
+      SPOOL_MAX_BYTES: String(400 * 1024 * 1024),
+      AUTH_TOKENS: "a=token-0123456789abcdef",
+    });
+    assert.equal(authenticated.async.spoolCallerMaxBytes, 100 * 1024 * 1024);
+    const set = loadConfig({
+      SPOOL_CALLER_MAX_BYTES: String(8 * 1024 * 1024),
+      ASYNC_STREAM_IDLE_TIMEOUT_MS: "5000",
+    });
+    assert.equal(set.async.spoolCallerMaxBytes, 8 * 1024 * 1024);
+    assert.equal(set.async.streamIdleMs, 5_000);
+  });
+
+  test("bad values name their variable", () => {
+    assertConfigError({ SPOOL_CALLER_MAX_BYTES: "1" }, "SPOOL_CALLER_MAX_BYTES");
+    assertConfigError({ ASYNC_STREAM_IDLE_TIMEOUT_MS: "0" }, "ASYNC_STREAM_IDLE_TIMEOUT_MS");
+  });
+});

@@ -90,8 +90,21 @@ describe("AWS_S3_HOST", () => {
     "s3-fips.dualstack.us-east-2.amazonaws.com",
     "s3-external-1.amazonaws.com",
     "s3.cn-north-1.amazonaws.com.cn",
+    "s3.dualstack.cn-northwest-1.amazonaws.com.cn",
+    "s3-accelerate.amazonaws.com",
+    "s3-accelerate.dualstack.amazonaws.com",
+    "s3-fips-us-gov-west-1.amazonaws.com",
   ];
   const notAws = [
+    // Names customers control below amazonaws.com, shaped to look like S3.
+    "s3-x-123.us-east-1.elb.amazonaws.com",
+    "s3.us-east-1.elb.amazonaws.com",
+    "s3-bucket.execute-api.us-east-1.amazonaws.com",
+    "s3.abcdef.lambda-url.us-east-1.on.aws",
+    "s3.eu-central-1.compute.amazonaws.com",
+    "s3-x.amazonaws.com",
+    "s3.dualstack.amazonaws.com",
+    "s3.us-east-1.amazonaws.com.cn",
     "evil.com",
     "s3.amazonaws.com.evil.com",
     "amazonaws.com",

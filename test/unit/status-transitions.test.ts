@@ -18,7 +18,7 @@ const TOKEN = "00000000-0000-4000-8000-000000000001";
 
 describe("status transitions", () => {
   test("an async upload: QUEUED, UPLOADING, a retryable failure, SUCCEEDED", () => {
-    let r = queued({ token: TOKEN, url: "u", totalBytes: 10, createTime: 1 });
+    let r = queued({ token: TOKEN, caller: "c", url: "u", totalBytes: 10, createTime: 1 });
     assert.equal(r.state, "QUEUED");
     assert.equal(r.async, true);
     r = advance(r, attempting(1));
@@ -35,7 +35,7 @@ describe("status transitions", () => {
   });
 
   test("a terminal record never changes again", () => {
-    const started = syncStarted({ token: TOKEN, url: "u", totalBytes: undefined });
+    const started = syncStarted({ token: TOKEN, caller: "c", url: "u", totalBytes: undefined });
     for (const end of [
       succeeded({ sizeBytes: 1, etag: "" }),
       attemptFailed({ code: "INTERNAL", message: "x" }, true),
@@ -55,32 +55,42 @@ describe("status transitions", () => {
   });
 });
 
-/** A status store that only takes puts, through put. */
-function putOnlyStore(put: (record: UploadStatusRecord) => Promise<void>): StatusStore {
+/**
+ * A status store in memory whose writes go through write (which may fail or
+ * take its time), one token, compare-and-set as the real stores do.
+ */
+function memoryStore(write: (record: UploadStatusRecord) => Promise<void>): StatusStore {
+  let stored: UploadStatusRecord | undefined;
   return {
-    put,
-    get: async () => undefined,
+    heartbeatMs: 60_000,
+    async update(_token, change) {
+      const next = change(stored);
+      if (next === undefined) return { record: stored, written: false };
+      await write(next);
+      stored = next;
+      return { record: next, written: true };
+    },
+    get: async () => stored,
     subscribe: () => () => {},
     close: async () => {},
   };
 }
 
 describe("StatusTracker", () => {
+  const started = () => syncStarted({ token: TOKEN, caller: "c", url: "u", totalBytes: undefined });
+
   test("writes every change in order, each after the one before has landed", async () => {
     const written: UploadStatusRecord[] = [];
     let inFlight = 0;
-    const store = putOnlyStore(async (record) => {
+    const store = memoryStore(async (record) => {
       inFlight++;
       assert.equal(inFlight, 1, "one write at a time");
       await new Promise((r) => setTimeout(r, Math.random() * 5));
       written.push(record);
       inFlight--;
     });
-    const tracker = new StatusTracker(
-      store,
-      syncStarted({ token: TOKEN, url: "u", totalBytes: undefined }),
-    );
-    void tracker.write();
+    const tracker = new StatusTracker(store, started());
+    void tracker.create();
     for (let i = 1; i <= 5; i++) void tracker.update(committed(i));
     await tracker.update(succeeded({ sizeBytes: 5, etag: "" }));
     assert.deepEqual(
@@ -93,19 +103,39 @@ describe("StatusTracker", () => {
   test("a failed write rejects its own update only; the next one still lands", async () => {
     let fail = true;
     const written: number[] = [];
-    const store = putOnlyStore(async (record) => {
+    const store = memoryStore(async (record) => {
       if (fail) {
         fail = false;
         throw new Error("store down");
       }
       written.push(record.committedBytes);
     });
-    const tracker = new StatusTracker(
-      store,
-      syncStarted({ token: TOKEN, url: "u", totalBytes: undefined }),
-    );
+    const tracker = new StatusTracker(store, started());
     await assert.rejects(tracker.update(committed(1)), /store down/);
     await tracker.update(committed(2));
     assert.deepEqual(written, [2]);
+    tracker.stop();
+  });
+
+  test("a change applies to the record as stored: another writer's cancelRequested is kept", async () => {
+    const store = memoryStore(async () => {});
+    const tracker = new StatusTracker(store, started());
+    await tracker.create();
+    await store.update(TOKEN, (r) => (r === undefined ? r : { ...r, cancelRequested: true }));
+    const after = await tracker.update(committed(7));
+    assert.equal(after.committedBytes, 7);
+    assert.equal(after.cancelRequested, true, "the cancel request was not written over");
+    assert.equal(tracker.record.cancelRequested, true);
+    tracker.stop();
+  });
+
+  test("a record another writer ended stays ended", async () => {
+    const store = memoryStore(async () => {});
+    const tracker = new StatusTracker(store, started());
+    await tracker.create();
+    await store.update(TOKEN, (r) => (r === undefined ? r : advance(r, cancelled())));
+    const after = await tracker.update(committed(7));
+    assert.equal(after.state, "CANCELLED");
+    assert.equal((await store.get(TOKEN))?.committedBytes, 0);
   });
 });

@@ -22,8 +22,8 @@ import { FakeStore, tickOrAbort } from "../support/fake-store.js";
 import { EXAMPLE_TARGET } from "./support/example-target.js";
 
 const MiB = 1024 * 1024;
-/** A hang (a deadlock) fails the suite instead of stalling the run. */
-const SUITE = { timeout: 10_000 };
+/** A hang (a deadlock) fails the suite instead of stalling the run; generous, as the machine is shared. */
+const SUITE = { timeout: 120_000 };
 
 const TARGET: UploadTarget = EXAMPLE_TARGET;
 

@@ -5,7 +5,12 @@
  * port, no store, no network: for everything that never reaches S3.
  */
 import { rm } from "node:fs/promises";
-import { type Client, createClient, createRouterTransport } from "@connectrpc/connect";
+import {
+  type Client,
+  createClient,
+  createRouterTransport,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { createApp } from "../../../src/app.js";
 import { UploadService } from "../../../src/gen/render/upload/v1/upload_pb.js";
 import { FakeStore } from "../../support/fake-store.js";
@@ -23,6 +28,8 @@ export const FAKE_KEYS: Keys = {
 
 export interface InMemoryService {
   readonly client: Client<typeof UploadService>;
+  /** A client that sends authorization: Bearer token. */
+  clientWith(token: string): Client<typeof UploadService>;
   /** What the service asked of its object store. */
   readonly store: FakeStore;
   /** Every log line so far. */
@@ -52,11 +59,20 @@ export async function startInMemory(
   const { log, lines } = capturedLogger(config.logLevel);
   const store = options.store ?? new FakeStore();
   const app = await createApp(config, log, { store });
-  const transport = createRouterTransport(app.routes, {
-    router: { interceptors: [...app.interceptors], readMaxBytes: config.readMaxBytes },
-  });
+  const transport = (clientInterceptors: Interceptor[]) =>
+    createRouterTransport(app.routes, {
+      router: { interceptors: [...app.interceptors], readMaxBytes: config.readMaxBytes },
+      transport: { interceptors: clientInterceptors },
+    });
   return {
-    client: createClient(UploadService, transport),
+    client: createClient(UploadService, transport([])),
+    clientWith(token) {
+      const bearer: Interceptor = (next) => (req) => {
+        req.header.set("authorization", `Bearer ${token}`);
+        return next(req);
+      };
+      return createClient(UploadService, transport([bearer]));
+    },
     store,
     logs: lines,
     varDir,
