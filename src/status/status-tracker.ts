@@ -15,6 +15,17 @@ import type { StatusStore, StatusUpdate } from "./status-store.js";
 import { advance, type StatusChange } from "./status-transitions.js";
 import { isTerminal, type UploadStatusRecord } from "./upload-status.js";
 
+/** A change to the record as stored: a fixed one, or one computed from it. */
+export type TrackedChange =
+  | StatusChange
+  | ((current: UploadStatusRecord) => StatusChange | undefined);
+
+/** A heartbeat of the tracker's own (see the constructor). */
+export interface Heartbeat {
+  readonly everyMs: number;
+  readonly change: (current: UploadStatusRecord) => StatusChange | undefined;
+}
+
 export class StatusTracker {
   readonly #store: StatusStore;
   #record: UploadStatusRecord;
@@ -22,19 +33,28 @@ export class StatusTracker {
   #pending = 0;
   #heartbeat: NodeJS.Timeout | undefined;
 
-  /** record: the upload's first status, written by create() unless one is stored already. */
-  constructor(store: StatusStore, record: UploadStatusRecord) {
+  /**
+   * record: the upload's first status, written by create() unless one is
+   * stored already. heartbeat: a beat more often than the store's, and a
+   * change each beat adds (a writer renewing its lease).
+   */
+  constructor(store: StatusStore, record: UploadStatusRecord, heartbeat?: Heartbeat) {
     this.#store = store;
     this.#record = record;
     if (!isTerminal(record)) {
-      this.#heartbeat = setInterval(() => {
-        this.#enqueue((current) => {
-          if (current !== undefined && isTerminal(current)) return undefined;
-          return { ...(current ?? this.#record), heartbeatTime: Date.now() };
-        }).catch(() => {
-          // The next heartbeat (or change) tries again.
-        });
-      }, store.heartbeatMs);
+      const beat = heartbeat?.change;
+      this.#heartbeat = setInterval(
+        () => {
+          this.#enqueue((current) => {
+            if (current !== undefined && isTerminal(current)) return undefined;
+            const base = current ?? this.#record;
+            return { ...base, ...beat?.(base), heartbeatTime: Date.now() };
+          }).catch(() => {
+            // The next heartbeat (or change) tries again.
+          });
+        },
+        Math.min(store.heartbeatMs, heartbeat?.everyMs ?? Number.POSITIVE_INFINITY),
+      );
       this.#heartbeat.unref();
     }
   }
@@ -54,14 +74,22 @@ export class StatusTracker {
     return this.#enqueue((current) => current ?? first);
   }
 
-  /** Applies change and writes the result; resolves once it has landed, rejects if it failed. */
-  update(change: StatusChange): Promise<UploadStatusRecord> {
-    this.#record = advance(this.#record, change);
+  /**
+   * Applies change and writes the result; resolves once it has landed (with
+   * the record as stored), rejects if it failed. A change given as a
+   * function is computed from the record as stored, and writes nothing when
+   * it returns undefined (a condition it checks does not hold).
+   */
+  update(change: TrackedChange): Promise<UploadStatusRecord> {
+    const changeOf = typeof change === "function" ? change : () => change;
+    this.#record = advance(this.#record, changeOf(this.#record) ?? {});
     const fallback = this.#record;
     return this.#enqueue((current) => {
       if (current === undefined) return fallback; // expired while the store was away: write it again
       if (isTerminal(current)) return undefined;
-      return advance(current, { ...change, heartbeatTime: Date.now() });
+      const next = changeOf(current);
+      if (next === undefined) return undefined;
+      return advance(current, { ...next, heartbeatTime: Date.now() });
     });
   }
 

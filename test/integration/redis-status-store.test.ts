@@ -212,8 +212,12 @@ describe("Redis status store", () => {
   it("compare-and-set: concurrent updates through two replicas all land", async () => {
     const token = newToken();
     await put(a, record(token, "UPLOADING"));
+    // Each update is a heartbeat too, as the service's are: the record must
+    // not expire (STALE_MS) while fifty writers on a busy machine take turns.
     const bump = (r: UploadStatusRecord | undefined) =>
-      r === undefined ? undefined : { ...r, committedBytes: r.committedBytes + 1 };
+      r === undefined
+        ? undefined
+        : { ...r, committedBytes: r.committedBytes + 1, heartbeatTime: Date.now() };
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).update(token, bump)),
     );
