@@ -87,6 +87,19 @@ export interface UploadConfig {
   readonly orphanSweepIntervalMs: number;
   /** First retry of a failed AbortMultipartUpload, in milliseconds; doubles up to the sweep interval. */
   readonly orphanAbortRetryMs: number;
+  /**
+   * How long a broken UploadStream's upload stays resumable, in
+   * milliseconds: its multipart upload is kept open that long after the
+   * stream broke (or its writer died), then aborted. 0: never resumable,
+   * aborted at once.
+   */
+  readonly resumeWindowMs: number;
+  /**
+   * A stream's claim on the upload it writes, renewed a third of this
+   * often; a writer that dies leaves the upload resumable this long after
+   * its last renewal, in milliseconds.
+   */
+  readonly resumeLeaseMs: number;
 }
 
 /** Settings of asynchronous uploads and upload statuses. */
@@ -290,6 +303,8 @@ export function loadConfig(env: Env = process.env): Config {
       orphanMaxAgeMs: read.integer("ORPHAN_MAX_AGE_MS", 3_600_000, 0, 2 ** 40),
       orphanSweepIntervalMs: read.integer("ORPHAN_SWEEP_INTERVAL_MS", 600_000, 100, 2 ** 31 - 1),
       orphanAbortRetryMs: read.integer("ORPHAN_ABORT_RETRY_MS", 2_000, 100, 2 ** 31 - 1),
+      resumeWindowMs: read.integer("RESUME_WINDOW_MS", 3_600_000, 0, 7 * 24 * 3_600_000),
+      resumeLeaseMs: read.integer("RESUME_LEASE_MS", 30_000, 300, 3_600_000),
     },
     async: {
       spoolDir: read.string("SPOOL_DIR", "var/spool"),

@@ -15,6 +15,13 @@
  * whatever its age, with a backoff that doubles up to the sweep interval,
  * until the store takes the abort.
  *
+ * An upload left open to be resumed is kept until its window has passed.
+ * Its entry carries the label its opener gave it (the upload's token), and
+ * at every sweep (and at the end of its window) the sweeper asks the
+ * journal's guard until when the upload is still wanted (another process
+ * may have resumed it, or be writing it now; a CancelUpload may have ended
+ * it), and aborts it once it is not. After aborting one, it tells the guard.
+ *
  * An entry holds what the abort needs, the caller's secret included for
  * uploads signed with caller keys, so the directory is 0700, its files
  * 0600, and an entry lives only as long as its upload.
@@ -33,6 +40,21 @@ import type { Logger } from "../logger.js";
 /** Sends one AbortMultipartUpload. */
 export type AbortMultipart = (target: UploadTarget, uploadId: string) => Promise<void>;
 
+/**
+ * Whether a labelled upload left open is still wanted: asked before the
+ * sweeper aborts it.
+ */
+export interface OpenUploadGuard {
+  /**
+   * Until when (ms since the epoch) the upload labelled label, with id
+   * uploadId, must stay open; undefined to abort it now. A rejection
+   * (the answer is unknown) keeps it until the next sweep.
+   */
+  holdUntil(label: string, uploadId: string): Promise<number | undefined>;
+  /** The sweeper aborted the upload labelled label. */
+  aborted(label: string): Promise<void>;
+}
+
 /** What a journal entry records: the upload, when it was opened, and where it goes. */
 interface JournalEntry {
   readonly uploadId: string;
@@ -40,6 +62,8 @@ interface JournalEntry {
   readonly target: PersistedTarget;
   /** Left open to be resumed until this time (ms since the epoch): not an orphan before. */
   readonly openUntil?: number;
+  /** The label its opener gave it (the upload's token), to ask whether it is still wanted. */
+  readonly label?: string;
 }
 
 /** A file name for an upload id (ids are opaque and may hold any character). */
@@ -61,6 +85,8 @@ export class MultipartJournal {
   onAbandon: (() => void) | undefined;
   /** Told when an upload is left open until a time (the sweeper schedules a sweep then). */
   onLeaveOpen: ((until: number) => void) | undefined;
+  /** Asked before a labelled upload is aborted; without one, none is kept past its window. */
+  guard: OpenUploadGuard | undefined;
 
   private constructor(dir: string) {
     this.#dir = dir;
@@ -71,11 +97,16 @@ export class MultipartJournal {
     return new MultipartJournal(dir);
   }
 
-  /** Records an upload this process just opened, durably. */
-  async add(target: UploadTarget, uploadId: string): Promise<void> {
+  /** Records an upload this process just opened (or took up), durably. */
+  async add(target: UploadTarget, uploadId: string, label?: string): Promise<void> {
     this.#inFlight.add(uploadId);
     this.#openUntil.delete(uploadId);
-    const entry: JournalEntry = { uploadId, createTime: Date.now(), target: persistTarget(target) };
+    const entry: JournalEntry = {
+      uploadId,
+      createTime: Date.now(),
+      target: persistTarget(target),
+      ...(label === undefined ? {} : { label }),
+    };
     // Its temporary file is `<name>.json.tmp`, which a sweep recognises.
     await writeFileDurably(join(this.#dir, fileOf(uploadId)), JSON.stringify(entry));
   }
@@ -110,6 +141,27 @@ export class MultipartJournal {
     this.#inFlight.delete(uploadId);
     this.#abandoned.add(uploadId);
     this.onAbandon?.();
+  }
+
+  /**
+   * Marks for abort, at the sweep that follows within abortRetryMs, every
+   * upload labelled label that is not in flight here (a CancelUpload ended
+   * it). Resolves with how many there were.
+   */
+  async discard(label: string): Promise<number> {
+    let found = 0;
+    for (const name of await readdir(this.#dir)) {
+      if (!name.endsWith(".json")) continue;
+      try {
+        const entry = JSON.parse(await readFile(join(this.#dir, name), "utf8")) as JournalEntry;
+        if (entry.label !== label || this.#inFlight.has(entry.uploadId)) continue;
+        this.abandon(entry.uploadId);
+        found++;
+      } catch {
+        // Removed meanwhile, or half-written: nothing to discard.
+      }
+    }
+    return found;
   }
 
   /** How many abandoned uploads still wait for their abort. */
@@ -158,17 +210,38 @@ export class MultipartJournal {
       }
       const abandoned = this.#abandoned.has(entry.uploadId);
       if (this.#inFlight.has(entry.uploadId)) continue;
-      // Left open for a resume: kept until its time, whatever its age; aborted after it.
-      if (entry.openUntil !== undefined && now < entry.openUntil) {
-        // One left by an earlier run: the sweeper learns its time once.
-        if (!this.#openUntil.has(entry.uploadId)) {
-          this.#openUntil.set(entry.uploadId, entry.openUntil);
-          this.onLeaveOpen?.(entry.openUntil);
+      if (!abandoned && abandonedOnly) continue;
+      const label = entry.label;
+      const guard = this.guard;
+      if (!abandoned && label !== undefined && guard !== undefined) {
+        // Whatever its age: its status says whether anyone may still resume it.
+        let hold: number | undefined;
+        try {
+          hold = await guard.holdUntil(label, entry.uploadId);
+        } catch (err) {
+          log.warn({ error: String(err) }, "could not learn whether an open upload is wanted");
+          continue;
         }
-        continue;
+        if (hold !== undefined && now < hold) {
+          if (hold !== entry.openUntil) {
+            await writeFileDurably(
+              join(this.#dir, name),
+              JSON.stringify({ ...entry, openUntil: hold }),
+            );
+          }
+          this.#openUntil.delete(entry.uploadId);
+          this.#learnWindow(entry.uploadId, hold);
+          continue;
+        }
+      } else if (!abandoned) {
+        // Left open for a resume: kept until its time, whatever its age.
+        if (entry.openUntil !== undefined && now < entry.openUntil) {
+          this.#learnWindow(entry.uploadId, entry.openUntil);
+          continue;
+        }
+        const expired = entry.openUntil !== undefined;
+        if (!expired && now - entry.createTime < maxAgeMs) continue;
       }
-      const expired = entry.openUntil !== undefined;
-      if (!abandoned && !expired && (abandonedOnly || now - entry.createTime < maxAgeMs)) continue;
       try {
         await abort(restoreTarget(entry.target), entry.uploadId);
         aborted++;
@@ -193,9 +266,22 @@ export class MultipartJournal {
         }
       }
       this.#abandoned.delete(entry.uploadId);
+      this.#openUntil.delete(entry.uploadId);
       await rm(join(this.#dir, name), { force: true });
+      if (label !== undefined) {
+        await guard?.aborted(label).catch((err: unknown) => {
+          log.warn({ error: String(err) }, "could not record an open upload's abort");
+        });
+      }
     }
     return aborted;
+  }
+
+  /** Schedules a sweep for when an upload's window ends, once per window. */
+  #learnWindow(uploadId: string, until: number): void {
+    if (this.#openUntil.get(uploadId) === until) return;
+    this.#openUntil.set(uploadId, until);
+    this.onLeaveOpen?.(until);
   }
 }
 

@@ -16,16 +16,21 @@
  * A multipart upload an interrupted stream left open can be taken up again
  * (resumeMultipartUpload) with the parts it had stored, in this process or
  * another; Complete lists the parts from those records, never from ListParts.
+ * ListParts only reconciles: before a resume it checks that the store still
+ * has the upload and, with the same entity tags and sizes, every part
+ * recorded (a crash may have left more parts, which the resume sends again).
  */
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
+  ListPartsCommand,
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import type { UploadTarget } from "../destination/destination.js";
+import { NotResumableError } from "../errors.js";
 import type { MultipartUpload, PartRecord, StoredObject } from "../upload/object-store.js";
 import { customerKeyRequest } from "./encryption-headers.js";
 import {
@@ -67,8 +72,11 @@ export async function abortMultipartUpload(
  * journal), so that ones a crash leaves open can be found and aborted.
  */
 export interface MultipartRecorder {
-  /** Records an upload just opened, before any part is sent. */
-  add(target: UploadTarget, uploadId: string): Promise<void>;
+  /**
+   * Records an upload just opened (or taken up), before any part is sent,
+   * with the label its opener gave it.
+   */
+  add(target: UploadTarget, uploadId: string, label: string | undefined): Promise<void>;
   /** Forgets an upload that was completed or aborted. */
   remove(uploadId: string): Promise<void>;
   /** Keeps the record of an upload whose abort failed, for a later retry. */
@@ -83,7 +91,8 @@ export async function startMultipartUpload(
   integrity: IntegrityPolicy,
   signal: AbortSignal,
   onAbortFailure: AbortFailureReporter,
-  recorder?: MultipartRecorder,
+  recorder: MultipartRecorder | undefined,
+  label: string | undefined,
 ): Promise<MultipartUpload> {
   const created = await client.send(
     new CreateMultipartUploadCommand({
@@ -98,7 +107,7 @@ export async function startMultipartUpload(
   }
   try {
     // Recorded before any part is sent, so a crash from here on leaves a trace.
-    await recorder?.add(target, uploadId);
+    await recorder?.add(target, uploadId, label);
   } catch (err) {
     await abortMultipartUpload(client, target, uploadId).catch((e: unknown) =>
       onAbortFailure(uploadId, e),
@@ -119,11 +128,56 @@ export async function resumeMultipartUpload(
   integrity: IntegrityPolicy,
   uploadId: string,
   parts: readonly PartRecord[],
+  signal: AbortSignal,
   onAbortFailure: AbortFailureReporter,
-  recorder?: MultipartRecorder,
+  recorder: MultipartRecorder | undefined,
+  label: string | undefined,
 ): Promise<MultipartUpload> {
-  await recorder?.add(target, uploadId);
+  await reconcileParts(client, target, uploadId, parts, signal);
+  await recorder?.add(target, uploadId, label);
   return multipartHandle(client, target, integrity, uploadId, parts, onAbortFailure, recorder);
+}
+
+/**
+ * Checks that the store still has the multipart upload uploadId (rejecting
+ * with its NoSuchUpload otherwise) and each of parts, with the same entity
+ * tag and size.
+ */
+async function reconcileParts(
+  client: S3Client,
+  target: UploadTarget,
+  uploadId: string,
+  parts: readonly PartRecord[],
+  signal: AbortSignal,
+): Promise<void> {
+  const listed = new Map<number, { etag: string; size: number }>();
+  let marker: string | undefined;
+  do {
+    const page = await client.send(
+      new ListPartsCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        UploadId: uploadId,
+        ...ownerCheck(target),
+        ...(marker === undefined ? {} : { PartNumberMarker: marker }),
+      }),
+      { abortSignal: signal },
+    );
+    for (const p of page.Parts ?? []) {
+      if (p.PartNumber !== undefined) {
+        listed.set(p.PartNumber, { etag: p.ETag ?? "", size: p.Size ?? -1 });
+      }
+    }
+    marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+  } while (marker !== undefined && marker !== "");
+  for (const part of parts) {
+    const found = listed.get(part.number);
+    if (found === undefined || found.etag !== part.etag || found.size !== part.sizeBytes) {
+      throw new NotResumableError(
+        `part ${part.number} of the interrupted upload is no longer in S3 as it was stored; start the upload again`,
+      );
+    }
+  }
 }
 
 /** The handle of an open multipart upload, knowing the parts already stored. */

@@ -30,7 +30,7 @@ export function createS3ObjectStore(
         signal,
       );
     },
-    startMultipart(target, signal) {
+    startMultipart(target, signal, label) {
       return startMultipartUpload(
         clients.clientFor(target),
         target,
@@ -38,17 +38,20 @@ export function createS3ObjectStore(
         signal,
         onAbortFailure,
         recorder,
+        label,
       );
     },
-    resumeMultipart(target, uploadId, parts) {
+    resumeMultipart(target, uploadId, parts, signal, label) {
       return resumeMultipartUpload(
         clients.clientFor(target),
         target,
         clients.integrityFor(target),
         uploadId,
         parts,
+        signal,
         onAbortFailure,
         recorder,
+        label,
       );
     },
     abortMultipart(target, uploadId) {

@@ -67,18 +67,27 @@ export interface ObjectStore {
   digestsFor(target: UploadTarget): readonly ContentDigest[];
   /** Stores body at target; rejects with the store's error; aborts on signal. */
   put(target: UploadTarget, body: PartBody, signal: AbortSignal): Promise<StoredObject>;
-  /** Opens a multipart upload at target. */
-  startMultipart(target: UploadTarget, signal: AbortSignal): Promise<MultipartUpload>;
+  /**
+   * Opens a multipart upload at target; label (the upload's token) is kept
+   * with it, for whoever finds it later.
+   */
+  startMultipart(
+    target: UploadTarget,
+    signal: AbortSignal,
+    label?: string,
+  ): Promise<MultipartUpload>;
   /**
    * Takes up a multipart upload an interrupted stream left open at target,
    * with the parts it had stored. Rejects (NoSuchUpload) when the store no
-   * longer has it.
+   * longer has it, and with NotResumableError when it no longer has one of
+   * parts as it was stored.
    */
   resumeMultipart(
     target: UploadTarget,
     uploadId: string,
     parts: readonly PartRecord[],
     signal: AbortSignal,
+    label?: string,
   ): Promise<MultipartUpload>;
   /** Aborts a multipart upload left by an earlier run. Rejects with the store's error. */
   abortMultipart(target: UploadTarget, uploadId: string): Promise<void>;

@@ -112,8 +112,18 @@ export interface StreamUploadOptions {
   readonly onMultipartStarted?: (uploadId: string) => Promise<void>;
   /** An interrupted upload to go on with. */
   readonly resume?: ResumePoint;
-  /** Told each time the stored prefix grows; awaited before the next one. */
+  /**
+   * Told when the stored prefix grows, one call at a time: checkpoints that
+   * come while one is being reported are merged into the next. A rejection
+   * fails the upload (the caller can no longer keep its resume point).
+   */
   readonly onCheckpoint?: (checkpoint: Checkpoint) => Promise<void>;
+  /**
+   * An opaque name the store keeps with a multipart upload it opens or
+   * takes up (the upload's token), so whoever finds the upload later can
+   * ask about it.
+   */
+  readonly label?: string;
   /**
    * Whether error leaves the multipart upload open to be resumed (until the
    * time returned, ms since the epoch) rather than aborted; undefined aborts.
@@ -136,7 +146,7 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
   let multipart: MultipartUpload | undefined =
     resume === undefined
       ? undefined
-      : await o.store.resumeMultipart(o.target, resume.uploadId, resume.parts, signal);
+      : await o.store.resumeMultipart(o.target, resume.uploadId, resume.parts, signal, o.label);
   let failure: { error: unknown; keepOpenUntil: number | undefined } | undefined;
   let received = resume?.committedBytes ?? 0;
   let dispatched = received;
@@ -148,8 +158,10 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
   const storedAhead = new Map<number, PartRecord>();
   /** The whole object's hash state at the end of each part sent and not yet committed. */
   const boundaryState = new Map<number, string>();
-  /** Checkpoints are reported one at a time, in order. */
-  let checkpoints: Promise<void> = Promise.resolve();
+  /** The checkpoint waiting to be reported (merged from all since the last report). */
+  let pendingCheckpoint: Checkpoint | undefined;
+  /** The reporting of checkpoints under way, if any. */
+  let reporting: Promise<void> | undefined;
   let spillTimer: NodeJS.Timeout | undefined;
 
   const progress = () =>
@@ -208,10 +220,35 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
       committedBytes: reportedBytes,
       sha256State,
     };
+    queueCheckpoint(checkpoint);
+  };
+
+  /** Reports checkpoint now, or merged with any others once the one being reported is. */
+  const queueCheckpoint = (checkpoint: Checkpoint) => {
     const report = o.onCheckpoint;
-    if (report !== undefined) {
-      checkpoints = checkpoints.then(() => report(checkpoint)).catch(() => {});
-    }
+    if (report === undefined) return;
+    pendingCheckpoint =
+      pendingCheckpoint === undefined
+        ? checkpoint
+        : { ...checkpoint, newParts: [...pendingCheckpoint.newParts, ...checkpoint.newParts] };
+    if (reporting !== undefined) return;
+    reporting = (async () => {
+      try {
+        while (pendingCheckpoint !== undefined) {
+          const next: Checkpoint = pendingCheckpoint;
+          pendingCheckpoint = undefined;
+          await report(next);
+        }
+      } catch (err) {
+        fail(err);
+      } finally {
+        reporting = undefined;
+      }
+    })();
+  };
+  /** Resolves once every checkpoint so far has been reported (or failed the upload). */
+  const checkpointsReported = async () => {
+    while (reporting !== undefined) await reporting;
   };
 
   const newPart = (): PartBuffer => {
@@ -245,7 +282,7 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     while (inflight.size >= o.partConcurrency) await Promise.race(inflight);
     signal.throwIfAborted();
     if (multipart === undefined) {
-      multipart = await o.store.startMultipart(o.target, signal);
+      multipart = await o.store.startMultipart(o.target, signal, o.label);
       await o.onMultipartStarted?.(multipart.uploadId);
     }
     const upload = multipart;
@@ -324,8 +361,8 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     }
     if (part.byteLength > 0) await dispatch();
     await Promise.all(inflight);
+    await checkpointsReported();
     if (failure) throw failure.error;
-    await checkpoints;
     const object = await multipart.complete(signal);
     return { ...object, sizeBytes: received, sha256, parts: partNumber };
   } catch (err) {
@@ -334,7 +371,7 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     // Parts in flight finish (the upload stays open) or stop (it is aborted).
     await Promise.allSettled(inflight);
     await Promise.allSettled([...held].map(free));
-    await checkpoints;
+    await checkpointsReported();
     const keepOpenUntil = failure?.keepOpenUntil;
     if (multipart && keepOpenUntil !== undefined) await multipart.leaveOpen(keepOpenUntil);
     else if (multipart) await multipart.abort();

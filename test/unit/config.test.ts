@@ -50,6 +50,8 @@ describe("loadConfig: defaults", () => {
       orphanMaxAgeMs: 3_600_000,
       orphanSweepIntervalMs: 600_000,
       orphanAbortRetryMs: 2_000,
+      resumeWindowMs: 3_600_000,
+      resumeLeaseMs: 30_000,
     });
     assert.equal(config.async.spoolDir, "var/spool");
     assert.equal(config.async.statusRedisUrl, undefined);
@@ -105,6 +107,8 @@ describe("loadConfig: values", () => {
       S3_SERVICE_SECRET_ACCESS_KEY: "service-secret",
       S3_MAX_ATTEMPTS: "5",
       ORPHAN_ABORT_RETRY_MS: "500",
+      RESUME_WINDOW_MS: "60000",
+      RESUME_LEASE_MS: "3000",
       S3_CONNECT_TIMEOUT_MS: "1000",
       S3_REQUEST_TIMEOUT_MS: "2000",
       S3_PAYLOAD_SIGNING: "unsigned",
@@ -158,6 +162,8 @@ describe("loadConfig: values", () => {
       orphanMaxAgeMs: 3_600_000,
       orphanSweepIntervalMs: 600_000,
       orphanAbortRetryMs: 500,
+      resumeWindowMs: 60_000,
+      resumeLeaseMs: 3_000,
     });
   });
 
