@@ -22,6 +22,7 @@ import { describeForStatus } from "./service/error-table.js";
 import { recheckTarget } from "./service/render-request.js";
 import { MAX_CHUNK_BYTES } from "./service/stream-requests.js";
 import { createFileStatusStore } from "./status/file-status-store.js";
+import { resumeWindow } from "./status/resume-window.js";
 import type { StatusStore } from "./status/status-store.js";
 import { StatusWatchers } from "./status/status-watchers.js";
 import { createUploadMetrics } from "./telemetry/metrics.js";
@@ -91,16 +92,6 @@ export async function createApp(
         ),
       journal,
     );
-  const stopSweeper = startOrphanSweeper(
-    journal,
-    (target, uploadId) => store.abortMultipart(target, uploadId),
-    {
-      maxAgeMs: config.upload.orphanMaxAgeMs,
-      intervalMs: config.upload.orphanSweepIntervalMs,
-      abortRetryMs: config.upload.orphanAbortRetryMs,
-    },
-    log,
-  );
   const { async } = config;
   const lifetimes = { retentionMs: async.statusRetentionMs, staleMs: async.statusStaleMs };
   const statuses: StatusStore =
@@ -111,6 +102,19 @@ export async function createApp(
           async.statusRedisUrl,
           lifetimes,
         );
+  // Before its first sweep, the sweeper learns from the statuses which
+  // open uploads a stream may still resume.
+  journal.guard = resumeWindow(statuses);
+  const stopSweeper = startOrphanSweeper(
+    journal,
+    (target, uploadId) => store.abortMultipart(target, uploadId),
+    {
+      maxAgeMs: config.upload.orphanMaxAgeMs,
+      intervalMs: config.upload.orphanSweepIntervalMs,
+      abortRetryMs: config.upload.orphanAbortRetryMs,
+    },
+    log,
+  );
   const parts: PartStorage = {
     memory: new ByteBudget(config.upload.bufferBytes),
     spill: await SpillArea.open(config.upload.spillDir, config.upload.spillMaxBytes, SPILL_WAIT_MS),
@@ -149,6 +153,9 @@ export async function createApp(
       pollMs: WATCH_POLL_MS,
     }),
     asyncUploads,
+    discardOpen: async (token) => {
+      await journal.discard(token);
+    },
     health,
     metrics,
     limits: new CallerLimits(config.callers.maxConcurrentUploads, config.callers.maxUploadBytes),

@@ -139,3 +139,54 @@ export class SpillUnavailableError extends FieldError {
 export class StreamIdleError extends FieldError {
   override name = "StreamIdleError";
 }
+
+/** A stream asked to resume an upload that cannot be resumed (ended, asynchronous, past its window). */
+export class NotResumableError extends FieldError {
+  override name = "NotResumableError";
+  constructor(problem: string) {
+    super("header.resume.token", problem);
+  }
+}
+
+/** A stream asked to resume an upload from an offset other than its committed bytes. */
+export class ResumeOffsetError extends FieldError {
+  override name = "ResumeOffsetError";
+  constructor(
+    offset: bigint,
+    /** The upload's committed bytes: where a resume must start. */
+    readonly committedBytes: number,
+  ) {
+    super(
+      "header.resume.offset",
+      `is ${offset}, but the upload has committed ${committedBytes} bytes: resume from offset ${committedBytes}`,
+    );
+  }
+}
+
+/** Another stream is writing the upload now: one writer at a time. */
+export class WriterBusyError extends FieldError {
+  override name = "WriterBusyError";
+  constructor(leaseEndsInMs: number) {
+    super(
+      "header.resume.token",
+      `another stream is writing this upload now (one writer at a time); try again once it has stopped, within ${Math.ceil(leaseEndsInMs / 1000)} s if it has died`,
+    );
+  }
+}
+
+/** The stream lost the upload it was writing: its lease lapsed and another stream took it over. */
+export class WriterReplacedError extends FieldError {
+  override name = "WriterReplacedError";
+  constructor() {
+    super("header", "another stream took this upload over while this one was writing it");
+  }
+}
+
+/**
+ * A stream ended before the size it declared: the bytes stopped short (a
+ * client that half-closes as it cancels, or a broken one), so what arrived
+ * is a prefix of the file, which a resume can complete.
+ */
+export class StreamEndedShortError extends FieldError {
+  override name = "StreamEndedShortError";
+}

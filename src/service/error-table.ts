@@ -17,15 +17,20 @@ import {
   InvalidFieldError,
   LimitExceededError,
   NotGrantedError,
+  NotResumableError,
   NotSupportedError,
+  ResumeOffsetError,
   ServiceSetupError,
   SpillFullError,
   SpillUnavailableError,
   SpoolFullError,
   SpoolUnavailableError,
+  StreamEndedShortError,
   StreamIdleError,
   UnknownUploadError,
   UploadEndedError,
+  WriterBusyError,
+  WriterReplacedError,
 } from "../errors.js";
 import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.js";
 import {
@@ -191,6 +196,11 @@ const DOMAIN_CODES: ReadonlyMap<FieldErrorClass, Code> = new Map<FieldErrorClass
   [ServiceSetupError, Code.FailedPrecondition],
   [SpillFullError, Code.ResourceExhausted],
   [SpillUnavailableError, Code.Unavailable],
+  [NotResumableError, Code.FailedPrecondition],
+  [ResumeOffsetError, Code.FailedPrecondition],
+  [WriterBusyError, Code.Aborted],
+  [WriterReplacedError, Code.Aborted],
+  [StreamEndedShortError, Code.InvalidArgument],
 ]);
 
 /**
@@ -365,6 +375,32 @@ export function describeForStatus(
       RETRYABLE.has(error.code) ||
       (!(err instanceof FieldError) && describeS3Error(err).code === "BadDigest"),
   };
+}
+
+/**
+ * Codes after which an interrupted stream's upload stays resumable: the
+ * connection or the caller's deadline went, the service shut down, S3 or
+ * the service's own resources failed for a while. Anything that resuming
+ * cannot mend (a bad request, a checksum mismatch, a refusal) is not.
+ */
+const RESUMABLE = new Set([
+  Code.Canceled,
+  Code.DeadlineExceeded,
+  Code.Unavailable,
+  Code.Aborted,
+  Code.ResourceExhausted,
+  Code.Internal,
+  Code.Unknown,
+]);
+
+/**
+ * Whether an UploadStream that failed with err (as the caller hears it) can
+ * be resumed; a stream that ended short of its declared size can (what
+ * arrived is the start of the file).
+ */
+export function leavesResumable(error: ConnectError, err: unknown): boolean {
+  if (err instanceof StreamEndedShortError) return true;
+  return RESUMABLE.has(error.code) && !(err instanceof LimitExceededError);
 }
 
 /** The gRPC name of a code: Code.ResourceExhausted is "RESOURCE_EXHAUSTED". */

@@ -20,6 +20,16 @@ export class ProgressTicker {
   #due = false;
   #wake: (() => void) | undefined;
 
+  /**
+   * The next event goes out at once, with the latest figures: a stream's
+   * first event, sent as soon as its header is accepted, tells the caller
+   * the upload's token (and where a resumed stream starts).
+   */
+  announce(from: ProgressSnapshot): void {
+    this.#latest = from;
+    this.#due = true;
+  }
+
   /** Takes the pipeline's latest figures. */
   update(progress: ProgressSnapshot): void {
     this.#latest = progress;

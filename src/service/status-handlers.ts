@@ -13,6 +13,7 @@ import { CALLER } from "../context-keys.js";
 import { InvalidFieldError, UnknownUploadError, UploadEndedError } from "../errors.js";
 import type { UploadService } from "../gen/render/upload/v1/upload_pb.js";
 import type { StatusStore } from "../status/status-store.js";
+import { advance, cancelled } from "../status/status-transitions.js";
 import type { StatusWatchers } from "../status/status-watchers.js";
 import { callerOf, isTerminal, type UploadStatusRecord } from "../status/upload-status.js";
 import { toConnectError } from "./error-table.js";
@@ -22,6 +23,11 @@ export interface StatusHandlerDeps {
   readonly statuses: StatusStore;
   readonly watchers: StatusWatchers;
   readonly asyncUploads: AsyncUploads;
+  /**
+   * Has the multipart upload of a cancelled interrupted stream aborted soon
+   * (where this process keeps it; other replicas' sweepers find it ended).
+   */
+  readonly discardOpen?: (token: string) => Promise<void>;
 }
 
 type StatusHandlers = Pick<
@@ -39,6 +45,38 @@ export function createStatusHandlers(deps: StatusHandlerDeps): StatusHandlers {
     }
     return record;
   };
+  /**
+   * Cancels a synchronous stream's upload that no stream writes now (it is
+   * interrupted, or its writer died): CANCELLED, and its parts deleted.
+   */
+  const cancelStream = async (record: UploadStatusRecord): Promise<UploadStatusRecord> => {
+    const unwritten = (r: UploadStatusRecord) =>
+      r.resume !== undefined &&
+      (r.resume.writer === undefined || r.resume.writer.until <= Date.now());
+    if (!unwritten(record)) {
+      throw new InvalidFieldError(
+        "token",
+        "is a synchronous upload a stream is writing now; cancel that call instead",
+      );
+    }
+    const { record: after } = await deps.statuses.update(record.token, (current) =>
+      current !== undefined && !isTerminal(current) && unwritten(current)
+        ? advance(current, cancelled())
+        : undefined,
+    );
+    if (after === undefined) throw new UnknownUploadError();
+    if (after.state !== "CANCELLED") {
+      // A stream resumed it, or it ended, meanwhile.
+      if (isTerminal(after)) throw new UploadEndedError(after.state);
+      throw new InvalidFieldError(
+        "token",
+        "is a synchronous upload a stream is writing now; cancel that call instead",
+      );
+    }
+    await deps.discardOpen?.(record.token);
+    return after;
+  };
+
   return {
     async getUpload(req, ctx) {
       try {
@@ -74,9 +112,7 @@ export function createStatusHandlers(deps: StatusHandlerDeps): StatusHandlers {
       try {
         const record = await find(req.token, ctx);
         if (isTerminal(record)) throw new UploadEndedError(record.state);
-        if (!record.async) {
-          throw new InvalidFieldError("token", "is a synchronous upload; cancel its call instead");
-        }
+        if (!record.async) return { upload: statusMessage(await cancelStream(record)) };
         return { upload: statusMessage(await deps.asyncUploads.cancel(record.token)) };
       } catch (err) {
         throw toConnectError(err);

@@ -6,7 +6,12 @@ import {
   type UploadStatus,
   UploadStatusSchema,
 } from "../gen/render/upload/v1/upload_pb.js";
-import type { UploadState, UploadStatusRecord } from "../status/upload-status.js";
+import {
+  isResumable,
+  isTerminal,
+  type UploadState,
+  type UploadStatusRecord,
+} from "../status/upload-status.js";
 
 const STATES: Readonly<Record<UploadState, UploadStateEnum>> = {
   QUEUED: UploadStateEnum.QUEUED,
@@ -14,13 +19,16 @@ const STATES: Readonly<Record<UploadState, UploadStateEnum>> = {
   SUCCEEDED: UploadStateEnum.SUCCEEDED,
   FAILED: UploadStateEnum.FAILED,
   CANCELLED: UploadStateEnum.CANCELLED,
+  INTERRUPTED: UploadStateEnum.INTERRUPTED,
 };
 
 export function stateMessage(state: UploadState): UploadStateEnum {
   return STATES[state];
 }
 
-export function statusMessage(record: UploadStatusRecord): UploadStatus {
+/** record as an UploadStatus, resumable or not as of now. */
+export function statusMessage(record: UploadStatusRecord, now = Date.now()): UploadStatus {
+  const resumeUntil = record.resume?.until;
   return create(UploadStatusSchema, {
     token: record.token,
     state: STATES[record.state],
@@ -35,5 +43,8 @@ export function statusMessage(record: UploadStatusRecord): UploadStatus {
     errorMessage: record.errorMessage,
     createTime: timestampFromMs(record.createTime),
     updateTime: timestampFromMs(record.updateTime),
+    resumable: isResumable(record, now),
+    resumableUntil:
+      resumeUntil === undefined || isTerminal(record) ? undefined : timestampFromMs(resumeUntil),
   });
 }

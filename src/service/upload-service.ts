@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AsyncUploads } from "../async/async-uploads.js";
+import { InvalidFieldError } from "../errors.js";
 import {
   type UploadProgress,
   type UploadService,
@@ -15,17 +16,26 @@ import {
   type UploadStreamResponseSchema,
 } from "../gen/render/upload/v1/upload_pb.js";
 import type { StatusWatchers } from "../status/status-watchers.js";
+import type { UploadStatusRecord } from "../status/upload-status.js";
 import { chunkStage } from "../upload/chunk-stage.js";
 import { memoryBody } from "../upload/memory-body.js";
 import type { ObjectStore, UploadTarget } from "../upload/object-store.js";
-import { type PartStorage, type ProgressSnapshot, streamUpload } from "../upload/stream-upload.js";
+import {
+  type PartStorage,
+  type ProgressSnapshot,
+  type ResumePoint,
+  streamUpload,
+} from "../upload/stream-upload.js";
 import { ProgressTicker } from "./progress-ticker.js";
-import { createStatusHandlers } from "./status-handlers.js";
+import { claimResume } from "./resume-claim.js";
+import { createStatusHandlers, type StatusHandlerDeps } from "./status-handlers.js";
 import { readChunks, readHeader, withIdleTimeout } from "./stream-requests.js";
 import { UploadCall, type UploadCallDeps } from "./upload-call.js";
 
 /** What the handlers need. */
-export interface UploadServiceDeps extends Omit<UploadCallDeps, "newToken"> {
+export interface UploadServiceDeps
+  extends Omit<UploadCallDeps, "newToken" | "resume">,
+    Pick<StatusHandlerDeps, "discardOpen"> {
   readonly store: ObjectStore;
   /** Where streamed uploads keep their parts: memory, shared by all, and spill disk. */
   readonly parts: PartStorage;
@@ -35,6 +45,10 @@ export interface UploadServiceDeps extends Omit<UploadCallDeps, "newToken"> {
     readonly partConcurrency: number;
     /** A stream silent this long is ended (0: never), in milliseconds. */
     readonly streamIdleTimeoutMs: number;
+    /** How long a broken stream stays resumable (0: never), in milliseconds. */
+    readonly resumeWindowMs: number;
+    /** A writing stream's lease on its upload, in milliseconds. */
+    readonly resumeLeaseMs: number;
   };
   /** Accepts and runs asynchronous uploads. */
   readonly asyncUploads: AsyncUploads;
@@ -48,7 +62,11 @@ export interface UploadServiceDeps extends Omit<UploadCallDeps, "newToken"> {
 type StreamResponse = MessageInitShape<typeof UploadStreamResponseSchema>;
 
 export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof UploadService> {
-  const callDeps: UploadCallDeps = { ...deps, newToken: deps.newToken ?? randomUUID };
+  const callDeps: UploadCallDeps = {
+    ...deps,
+    newToken: deps.newToken ?? randomUUID,
+    resume: { windowMs: deps.upload.resumeWindowMs, leaseMs: deps.upload.resumeLeaseMs },
+  };
   return {
     upload(req, ctx) {
       return new UploadCall(callDeps, ctx, "Upload").run(async (call) => {
@@ -106,6 +124,13 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           "header.size_bytes",
           declared.sizeBytes,
         );
+        const ask = declared.header.resume;
+        if (async && ask !== undefined) {
+          throw new InvalidFieldError(
+            "header.resume",
+            "is only for synchronous uploads: the service retries an asynchronous one itself",
+          );
+        }
         const { chunks: unbounded, sha256 } = readChunks(iterator, declared);
         const chunks = deps.limits.bounded(unbounded);
         const totalBytes =
@@ -146,9 +171,34 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           };
           return;
         }
-        call.startSync(target.url, declared.sizeBytes);
+        let resume: ResumePoint | undefined;
+        if (ask === undefined) {
+          call.startStream(target, declared.sizeBytes);
+        } else {
+          const claimed = await claimResume({
+            statuses: deps.statuses,
+            caller: call.caller,
+            ask,
+            target,
+            declaredBytes: declared.sizeBytes,
+            writer: call.writerId,
+            leaseMs: deps.upload.resumeLeaseMs,
+            windowMs: deps.upload.resumeWindowMs,
+          });
+          call.resumeStream(claimed);
+          resume = resumePointOf(claimed);
+        }
+        ticker.announce({
+          receivedBytes: resume?.committedBytes ?? 0,
+          committedBytes: resume?.committedBytes ?? 0,
+          partsCompleted: resume?.parts.length ?? 0,
+        });
         const result = yield* ticker.relay(
           streamUpload({
+            label: call.token,
+            resume,
+            onCheckpoint: (checkpoint) => call.checkpoint(checkpoint),
+            keepOpenOn: (err) => call.keepOpenOn(err),
             target,
             chunks,
             declaredBytes: declared.sizeBytes,
@@ -184,6 +234,18 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
     },
 
     ...createStatusHandlers(deps),
+  };
+}
+
+/** Where a claimed upload's stream goes on from; undefined when nothing was committed. */
+function resumePointOf(record: UploadStatusRecord): ResumePoint | undefined {
+  const resume = record.resume;
+  if (resume === undefined || resume.uploadId === "") return undefined;
+  return {
+    uploadId: resume.uploadId,
+    parts: resume.parts,
+    committedBytes: record.committedBytes,
+    sha256State: resume.sha256State,
   };
 }
 

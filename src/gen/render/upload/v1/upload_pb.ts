@@ -575,7 +575,9 @@ export const UploadFinishSchema: GenMessage<UploadFinish> = /*@__PURE__*/
 
 /**
  * UploadStreamResponse is one message of UploadStream's response stream:
- * progress events, then exactly one result.
+ * progress events, then exactly one result. A synchronous stream's first
+ * progress event is sent as soon as its header is accepted: it carries the
+ * upload's token, which resuming the upload needs.
  *
  * @generated from message render.upload.v1.UploadStreamResponse
  */
@@ -1131,10 +1133,13 @@ export const UploadService: GenService<{
     output: typeof WatchUploadResponseSchema;
   },
   /**
-   * CancelUpload cancels an asynchronous upload that has not ended: its
-   * multipart upload is aborted and its spooled bytes are freed. It answers
-   * with the status after the request; cancelling an upload that has ended
-   * is FAILED_PRECONDITION.
+   * CancelUpload cancels an asynchronous upload that has not ended (its
+   * multipart upload is aborted and its spooled bytes are freed), or an
+   * interrupted UploadStream's upload that no stream is writing (its stored
+   * parts are deleted, and it can no longer be resumed). It answers with
+   * the status after the request; cancelling an upload that has ended is
+   * FAILED_PRECONDITION, and a stream's upload while a stream writes it is
+   * INVALID_ARGUMENT (cancel that call instead).
    *
    * @generated from rpc render.upload.v1.UploadService.CancelUpload
    */
