@@ -94,6 +94,14 @@ Render request:
                                 the upload to S3 continues in the background (the token is
                                 printed on stderr, or in the JSON)
 
+Resuming:
+  A stream that breaks (UNAVAILABLE, a dropped connection, a service restart) is
+  resumed by itself from the bytes the service has committed, after a backoff
+  (0.5 s, doubling up to 8 s; at most 8 streams in all).
+  --resume TOKEN                continue TOKEN's interrupted upload of FILE (the same
+                                destination and file) from its committed bytes
+  --no-retry                    do not resume a broken stream; fail as it broke
+
 Output:
   --json                        print {"token","upload","sizeBytes","etag","sha256","parts",
                                 "state"[,"presignedUrl"]} instead of the URL; on failure
@@ -186,6 +194,8 @@ const PUT_OPTIONS = {
   movie: { type: "string" },
   extension: { type: "string" },
   async: { type: "boolean" },
+  resume: { type: "string" },
+  retry: { type: "boolean" },
   progress: { type: "boolean", default: true },
 } as const;
 
@@ -282,6 +292,8 @@ async function put(args: string[]): Promise<number> {
       timeoutMs: timeout,
       progress: values.progress !== false && process.stderr.isTTY === true,
       signal,
+      resumeToken: values.resume,
+      attempts: values.retry === false ? 1 : 8,
     }),
   );
 }

@@ -3,13 +3,22 @@
  * declares the file's size; the chunks (1 MiB each, straight from the file)
  * are hashed as they are read, and the finish carries the SHA-256, so the
  * service verifies the bytes end to end before the object is completed.
+ *
+ * A stream that breaks (UNAVAILABLE, a dropped connection, a service
+ * restart) is resumed, as the README's "Resuming an upload" says: after a
+ * backoff, GetUpload gives the bytes the service has committed, and a new
+ * stream with header.resume sends the file from there. --resume TOKEN
+ * continues an upload a previous run left.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  type RenderRequest,
   RenderRequestSchema,
   type S3Destination,
   S3DestinationSchema,
@@ -206,7 +215,25 @@ export interface PutOptions {
   /** Draw the progress bar on stderr (a terminal). */
   readonly progress: boolean;
   readonly signal: AbortSignal;
+  /** Continue this interrupted upload instead of starting one. */
+  readonly resumeToken?: string | undefined;
+  /** Stream attempts at most (the first and the resumes); 1 never resumes. */
+  readonly attempts?: number;
+  /** First wait before a resume, in milliseconds; it doubles, up to 8 s. */
+  readonly retryBaseMs?: number;
 }
+
+/** Codes after which a broken stream is resumed. */
+const RESUMABLE_CODES = new Set([
+  Code.Unavailable,
+  Code.Internal,
+  Code.Aborted,
+  Code.Unknown,
+  // A dropped connection, as connect-node reports it (the user's own cancel is not resumed).
+  Code.Canceled,
+]);
+/** Longest wait between two resumes, in milliseconds. */
+const MAX_RETRY_MS = 8_000;
 
 /** What put prints with --json on success. */
 export interface PutResultJson {
@@ -255,76 +282,52 @@ export async function putCommand(
     },
   });
   const bar = options.progress ? new ProgressBar(process.stderr, size) : undefined;
-  let localSha256 = "";
-  let readError: unknown;
-
-  async function* requests(): AsyncGenerator<UploadStreamRequest> {
-    yield create(UploadStreamRequestSchema, {
-      message: { case: "header", value: { render, sizeBytes: BigInt(size) } },
-    });
-    const hash = createHash("sha256");
-    let sent = 0;
-    const file = createReadStream(options.file, { highWaterMark: CHUNK_BYTES });
-    const reads: AsyncIterator<Buffer> = file[Symbol.asyncIterator]();
-    try {
-      for (;;) {
-        // Only the file's own errors are read errors: an error the call
-        // throws into this generator (at the yield) is the call's.
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await reads.next();
-        } catch (err) {
-          readError = err;
-          throw err;
-        }
-        if (next.done) break;
-        const chunk = next.value;
-        hash.update(chunk);
-        yield create(UploadStreamRequestSchema, { message: { case: "chunk", value: chunk } });
-        sent += chunk.length;
-        bar?.sending(sent);
-      }
-    } finally {
-      file.destroy();
-    }
-    localSha256 = hash.digest("hex");
-    yield create(UploadStreamRequestSchema, {
-      message: { case: "finish", value: { sha256: localSha256 } },
-    });
-  }
-
+  const attempts = options.attempts ?? 8;
+  let token = options.resumeToken;
   let result: PutResultJson | undefined;
+  let localSha256 = "";
   try {
     bar?.draw();
-    const responses = connection.client.uploadStream(requests(), {
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-    });
-    for await (const res of responses) {
-      if (res.event.case === "progress") {
-        bar?.committing(Number(res.event.value.committedBytes));
-      } else if (res.event.case === "result") {
-        const r = res.event.value;
-        result = {
-          token: r.token,
-          upload: r.upload,
-          sizeBytes: Number(r.sizeBytes),
-          etag: r.etag,
-          ...(r.versionId === "" ? {} : { versionId: r.versionId }),
-          sha256: r.sha256,
-          parts: r.parts,
-          state: stateName(r.state),
-          ...(r.presignedUrl === "" ? {} : { presignedUrl: r.presignedUrl }),
-        };
-        if (r.state === UploadState.SUCCEEDED) bar?.committing(size);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // A resumed stream starts where the service's committed bytes end.
+        const from =
+          token === undefined ? undefined : await resumePoint(connection, token, options);
+        if (from !== undefined && "done" in from) {
+          result = from.done;
+          break;
+        }
+        const outcome = await streamOnce(connection, options, {
+          render,
+          size,
+          resume: token === undefined || from === undefined ? undefined : { token, ...from },
+          bar,
+          onToken: (t) => {
+            token = t;
+          },
+        });
+        result = outcome.result;
+        localSha256 = outcome.sha256;
+        break;
+      } catch (err) {
+        const code = ConnectError.from(err).code;
+        const again =
+          !options.signal.aborted &&
+          !options.async &&
+          err instanceof ConnectError &&
+          RESUMABLE_CODES.has(code) &&
+          attempt < attempts;
+        if (!again) throw err;
+        const wait = Math.min((options.retryBaseMs ?? 500) * 2 ** (attempt - 1), MAX_RETRY_MS);
+        bar?.clear();
+        printError(
+          token === undefined
+            ? `render-upload: ${Code[code]} before the service named the upload; starting again in ${(wait / 1000).toFixed(1)} s`
+            : `render-upload: ${Code[code]}: ${token}'s stream broke; resuming in ${(wait / 1000).toFixed(1)} s`,
+        );
+        await sleep(wait, undefined, { signal: options.signal });
       }
     }
-  } catch (err) {
-    if (readError !== undefined && !options.signal.aborted) {
-      const reason = readError instanceof Error ? readError.message : String(readError);
-      throw new CliError("UNKNOWN", `${options.file}: cannot be read: ${reason}`);
-    }
-    throw err;
   } finally {
     bar?.clear();
   }
@@ -349,4 +352,159 @@ export async function putCommand(
     }
   }
   return 0;
+}
+
+/**
+ * Where a stream resuming token's upload starts: its committed bytes; or
+ * the upload's result when it has already succeeded (the last stream's
+ * reply was lost). Rejects with ABORTED while a stream still writes it (the
+ * service has not yet noticed the last one broke), so it is asked again
+ * after the backoff, and with FAILED_PRECONDITION when it can no longer be
+ * resumed.
+ */
+async function resumePoint(
+  connection: ServiceConnection,
+  token: string,
+  options: PutOptions,
+): Promise<{ readonly offset: number } | { readonly done: PutResultJson }> {
+  const { upload } = await connection.client.getUpload(
+    { token },
+    { signal: options.signal, timeoutMs: 30_000 },
+  );
+  if (upload === undefined) throw new CliError("INTERNAL", "GetUpload answered without a status");
+  if (upload.state === UploadState.SUCCEEDED) {
+    return {
+      done: {
+        token,
+        upload: upload.upload,
+        sizeBytes: Number(upload.committedBytes),
+        etag: upload.etag,
+        sha256: "",
+        parts: 0,
+        state: stateName(upload.state),
+        ...(upload.presignedUrl === "" ? {} : { presignedUrl: upload.presignedUrl }),
+      },
+    };
+  }
+  if (upload.resumable) return { offset: Number(upload.committedBytes) };
+  const ended =
+    upload.state === UploadState.FAILED ||
+    upload.state === UploadState.CANCELLED ||
+    upload.state === UploadState.INTERRUPTED;
+  if (ended) {
+    throw new CliError(
+      "FAILED_PRECONDITION",
+      `token: ${token} cannot be resumed (it is ${stateName(upload.state)}${upload.errorMessage === "" ? "" : `: ${upload.errorMessage}`})`,
+    );
+  }
+  throw new ConnectError(`${token} is still being written by a stream`, Code.Aborted);
+}
+
+/** What one stream needs besides the options. */
+interface StreamPlan {
+  readonly render: RenderRequest;
+  readonly size: number;
+  readonly resume: { readonly token: string; readonly offset: number } | undefined;
+  readonly bar: ProgressBar | undefined;
+  /** Told the upload's token as soon as the service gives it. */
+  readonly onToken: (token: string) => void;
+}
+
+/**
+ * One stream: the header (with resume, when it resumes), the file's chunks
+ * from the offset on, and the finish with the whole file's SHA-256 (every
+ * byte is hashed, those before the offset too, which are not sent).
+ */
+async function streamOnce(
+  connection: ServiceConnection,
+  options: PutOptions,
+  plan: StreamPlan,
+): Promise<{ result: PutResultJson | undefined; sha256: string }> {
+  const { render, size, resume, bar } = plan;
+  let localSha256 = "";
+  let readError: unknown;
+
+  async function* requests(): AsyncGenerator<UploadStreamRequest> {
+    yield create(UploadStreamRequestSchema, {
+      message: {
+        case: "header",
+        value: {
+          render,
+          sizeBytes: BigInt(size),
+          ...(resume === undefined
+            ? {}
+            : { resume: { token: resume.token, offset: BigInt(resume.offset) } }),
+        },
+      },
+    });
+    const offset = resume?.offset ?? 0;
+    const hash = createHash("sha256");
+    let read = 0;
+    const file = createReadStream(options.file, { highWaterMark: CHUNK_BYTES });
+    const reads: AsyncIterator<Buffer> = file[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        // Only the file's own errors are read errors: an error the call
+        // throws into this generator (at the yield) is the call's.
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await reads.next();
+        } catch (err) {
+          readError = err;
+          throw err;
+        }
+        if (next.done) break;
+        const chunk = next.value;
+        hash.update(chunk);
+        const start = read;
+        read += chunk.length;
+        if (read <= offset) continue;
+        const unsent = start < offset ? chunk.subarray(offset - start) : chunk;
+        yield create(UploadStreamRequestSchema, { message: { case: "chunk", value: unsent } });
+        bar?.sending(read);
+      }
+    } finally {
+      file.destroy();
+    }
+    localSha256 = hash.digest("hex");
+    yield create(UploadStreamRequestSchema, {
+      message: { case: "finish", value: { sha256: localSha256 } },
+    });
+  }
+
+  let result: PutResultJson | undefined;
+  try {
+    const responses = connection.client.uploadStream(requests(), {
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+    });
+    for await (const res of responses) {
+      if (res.event.case === "progress") {
+        plan.onToken(res.event.value.token);
+        bar?.committing(Number(res.event.value.committedBytes));
+      } else if (res.event.case === "result") {
+        const r = res.event.value;
+        plan.onToken(r.token);
+        result = {
+          token: r.token,
+          upload: r.upload,
+          sizeBytes: Number(r.sizeBytes),
+          etag: r.etag,
+          ...(r.versionId === "" ? {} : { versionId: r.versionId }),
+          sha256: r.sha256,
+          parts: r.parts,
+          state: stateName(r.state),
+          ...(r.presignedUrl === "" ? {} : { presignedUrl: r.presignedUrl }),
+        };
+        if (r.state === UploadState.SUCCEEDED) bar?.committing(size);
+      }
+    }
+  } catch (err) {
+    if (readError !== undefined && !options.signal.aborted) {
+      const reason = readError instanceof Error ? readError.message : String(readError);
+      throw new CliError("UNKNOWN", `${options.file}: cannot be read: ${reason}`);
+    }
+    throw err;
+  }
+  return { result, sha256: localSha256 };
 }
