@@ -62,6 +62,9 @@ describe("faults: the store fails mid-upload", {
       ORPHAN_SWEEP_INTERVAL_MS: "4000",
       ASYNC_RETRY_BASE_MS: "250",
       ASYNC_MAX_ATTEMPTS: "30",
+      // Nothing is kept for a resume here: these cases prove the aborts
+      // (resume.test.ts proves what is kept when a resume window is set).
+      RESUME_WINDOW_MS: "0",
     };
     quick = await startServer({ ...settings, S3_MAX_ATTEMPTS: "2" });
     patient = await startServer({ ...settings, S3_MAX_ATTEMPTS: "10" });

@@ -43,6 +43,8 @@ describe("orphan sweeper", () => {
       S3_ALLOWED_HOSTS: `http://${proxy.host}`,
       UPLOAD_PART_BYTES: String(5 * MiB),
       ORPHAN_MAX_AGE_MS: "500",
+      // Nothing kept for a resume (resume.test.ts: a killed service's uploads stay resumable).
+      RESUME_WINDOW_MS: "0",
     });
     // Another client's upload in the same bucket, which the sweeper must not touch.
     await directClient().send(

@@ -55,6 +55,8 @@ describe("shutdown", () => {
       S3_ALLOWED_HOSTS: `http://${proxy.host}`,
       UPLOAD_PART_BYTES: String(5 * MiB),
       SHUTDOWN_GRACE_MS: String(grace),
+      // What is left is aborted (resume.test.ts: what a resume window keeps).
+      RESUME_WINDOW_MS: "0",
     });
 
   /** Starts a stalled multipart upload on a fresh service; resolves once its parts hang. */

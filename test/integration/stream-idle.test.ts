@@ -17,6 +17,8 @@ describe("the stream idle timeout", () => {
   const suite = useIntegration("ru-idle", {
     STREAM_IDLE_TIMEOUT_MS: "800",
     UPLOAD_PART_BYTES: String(5 * MiB),
+    // Nothing kept for a resume: the abort is what this suite proves.
+    RESUME_WINDOW_MS: "0",
   });
 
   it("ends a silent stream DEADLINE_EXCEEDED and aborts its multipart upload", async () => {

@@ -40,6 +40,9 @@ describe("UploadStream against real S3", () => {
     UPLOAD_PART_BYTES: String(PART),
     UPLOAD_PART_CONCURRENCY: "4",
     S3_ALLOWED_HOSTS: `http://${s3Endpoint.host} http://${proxy.host}`,
+    // Failures abort at once here (resume.test.ts covers what a resume
+    // window keeps), so every case can check that nothing is left.
+    RESUME_WINDOW_MS: "0",
   }));
   after(async () => {
     await proxy.close();

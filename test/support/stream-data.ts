@@ -46,6 +46,8 @@ export interface StreamPlan {
   readonly finish?: string;
   /** Messages to send after the finish (protocol violations). */
   readonly after?: Iterable<UploadStreamRequest>;
+  /** Resume this interrupted upload: the chunks are the file's bytes from offset on. */
+  readonly resume?: { readonly token: string; readonly offset: bigint };
 }
 
 /** The request stream of an UploadStream call. */
@@ -53,7 +55,12 @@ export async function* requestsOf(plan: StreamPlan): AsyncGenerator<UploadStream
   yield create(UploadStreamRequestSchema, {
     message: {
       case: "header",
-      value: { render: plan.render, sizeBytes: plan.sizeBytes, sha256: plan.sha256 ?? "" },
+      value: {
+        render: plan.render,
+        sizeBytes: plan.sizeBytes,
+        sha256: plan.sha256 ?? "",
+        resume: plan.resume,
+      },
     },
   });
   for await (const chunk of plan.chunks) {
