@@ -6,6 +6,12 @@
  *
  * Some stores (Ceph RGW 16) answer Complete with an empty ETag; a HeadObject
  * then supplies it.
+ *
+ * Create and Complete are not stopped by the caller's cancel (see
+ * detached-signal.ts): a cancel during Create is acted on once the upload is
+ * created and journaled (it is aborted at once, and the call fails with the
+ * cancel's reason); a cancel during Complete does not stop it, and the
+ * outcome is what the store answers.
  */
 import {
   AbortMultipartUploadCommand,
@@ -17,6 +23,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { UploadTarget } from "../destination/destination.js";
 import type { MultipartUpload, StoredObject } from "../upload/object-store.js";
+import { detachedSignal } from "./detached-signal.js";
 import { objectRequest } from "./object-request.js";
 
 /** How long an abort may take, in milliseconds, whatever the caller's state. */
@@ -57,8 +64,10 @@ export async function startMultipartUpload(
   onAbortFailure: AbortFailureReporter,
   recorder?: MultipartRecorder,
 ): Promise<MultipartUpload> {
+  signal.throwIfAborted();
+  // Not with signal: its answer names an upload the store opens regardless.
   const created = await client.send(new CreateMultipartUploadCommand(objectRequest(target)), {
-    abortSignal: signal,
+    abortSignal: detachedSignal(),
   });
   const uploadId = created.UploadId;
   if (uploadId === undefined || uploadId === "") {
@@ -74,6 +83,18 @@ export async function startMultipartUpload(
       onAbortFailure(uploadId, e),
     );
     throw err;
+  }
+  if (signal.aborted) {
+    // Cancelled while Create was in flight: the upload exists, and is known;
+    // it is aborted now rather than left to the sweeper.
+    try {
+      await abortMultipartUpload(client, target, uploadId);
+      await recorder?.remove(uploadId);
+    } catch (e) {
+      recorder?.abandon(uploadId);
+      onAbortFailure(uploadId, e);
+    }
+    throw signal.reason;
   }
 
   return {
@@ -91,7 +112,9 @@ export async function startMultipartUpload(
       parts.set(partNumber, { etag: out.ETag ?? "", bytes: body.byteLength });
     },
 
-    async complete(completeSignal) {
+    async complete() {
+      // Not with the caller's signal: once sent, only the answer says whether the object exists.
+      const completeSignal = detachedSignal();
       const numbers = [...parts.keys()].sort((a, b) => a - b);
       numbers.forEach((n, i) => {
         if (n !== i + 1) throw new Error(`part ${i + 1} is missing before Complete`);

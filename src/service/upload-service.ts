@@ -108,19 +108,19 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           event: { case: "progress", value: progressMessage(call.token, p, totalBytes) },
         });
         if (async) {
+          const accepting = deps.asyncUploads.accept({
+            token: call.token,
+            caller: call.caller,
+            movie,
+            target,
+            chunks: received(chunks, onProgress),
+            declaredBytes: declared.sizeBytes,
+            expectedSha256: sha256,
+          });
           const { manifest } = yield* ticker.relay(
-            deps.asyncUploads.accept({
-              token: call.token,
-              caller: call.caller,
-              movie,
-              target,
-              chunks: received(chunks, onProgress),
-              declaredBytes: declared.sizeBytes,
-              expectedSha256: sha256,
-            }),
+            call.settle(accepting, (accepted) => call.accepted(accepted.manifest.sizeBytes)),
             toEvent,
           );
-          call.accepted(manifest.sizeBytes);
           yield {
             event: {
               case: "result",
@@ -136,22 +136,22 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           return;
         }
         call.startSync(target.url, declared.sizeBytes);
+        const uploading = streamUpload({
+          target,
+          chunks,
+          declaredBytes: declared.sizeBytes,
+          expectedSha256: sha256,
+          store: deps.store,
+          budget: deps.budget,
+          preferredPartBytes: deps.upload.partBytes,
+          partConcurrency: deps.upload.partConcurrency,
+          signal: ctx.signal,
+          onProgress,
+        });
         const result = yield* ticker.relay(
-          streamUpload({
-            target,
-            chunks,
-            declaredBytes: declared.sizeBytes,
-            expectedSha256: sha256,
-            store: deps.store,
-            budget: deps.budget,
-            preferredPartBytes: deps.upload.partBytes,
-            partConcurrency: deps.upload.partConcurrency,
-            signal: ctx.signal,
-            onProgress,
-          }),
+          call.settle(uploading, (stored) => call.stored(target, stored)),
           toEvent,
         );
-        call.stored(target, result);
         yield {
           event: {
             case: "result",

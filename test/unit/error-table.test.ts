@@ -17,7 +17,7 @@ import {
   underPath,
 } from "../../src/errors.js";
 import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
-import { s3ErrorToConnectError, toConnectError } from "../../src/service/error-table.js";
+import { codeName, s3ErrorToConnectError, toConnectError } from "../../src/service/error-table.js";
 import { DESTINATION_PATH } from "../../src/service/render-request.js";
 
 /** Text an S3 store put in its error message: it must never reach the caller. */
@@ -391,5 +391,13 @@ describe("toConnectError: store-controlled names and request ids", () => {
       err.rawMessage,
       "render.upload.destination: S3 refused the upload with HTTP 400 (constructor)",
     );
+  });
+});
+
+describe("codeName", () => {
+  test("gRPC's names of the codes, CANCELLED spelled as gRPC spells it", () => {
+    assert.equal(codeName(Code.Canceled), "CANCELLED");
+    assert.equal(codeName(Code.ResourceExhausted), "RESOURCE_EXHAUSTED");
+    assert.equal(codeName(Code.DeadlineExceeded), "DEADLINE_EXCEEDED");
   });
 });
