@@ -13,6 +13,7 @@ import { UploadService, UploadStreamRequestSchema } from "./gen/render/upload/v1
 import type { Logger } from "./logger.js";
 import type { HealthState } from "./ops/health.js";
 import { createHealthState, createRoutes, STREAM_READ_MAX_BYTES } from "./routes.js";
+import type { ResolveAll } from "./s3/address-guard.js";
 import { MultipartJournal, startOrphanSweeper } from "./s3/multipart-journal.js";
 import { type S3CallObserver, S3ClientFactory } from "./s3/s3-client-factory.js";
 import { createS3ObjectStore } from "./s3/s3-object-store.js";
@@ -71,6 +72,8 @@ export interface AppOptions {
   readonly s3Observer?: S3CallObserver;
   /** Where uploads go instead of S3 (in-memory tests). */
   readonly store?: ObjectStore;
+  /** How S3 host names are resolved; the machine's resolver by default (tests: loopback names only). */
+  readonly resolveAll?: ResolveAll;
 }
 
 export async function createApp(
@@ -79,7 +82,7 @@ export async function createApp(
   options: AppOptions = {},
 ): Promise<App> {
   const { shutdownSignal, s3Observer } = options;
-  const clients = new S3ClientFactory(config.s3, s3Observer);
+  const clients = new S3ClientFactory(config.s3, s3Observer, options.resolveAll);
   const journal = await MultipartJournal.open(config.upload.journalDir);
   const store =
     options.store ??

@@ -12,6 +12,10 @@
  * exactly as written (that is how tests allow the loopback store). Hosts the
  * operator configured (S3_ENDPOINT) are not guarded, and
  * S3_ALLOW_PRIVATE_ADDRESSES=true lifts the guard for on-premises stores.
+ *
+ * Names are resolved by the machine's resolver, unless the app is given
+ * another (tests give one that knows only loopback names, so no test asks
+ * the machine's resolver anything).
  */
 import dns, { type LookupAddress, type LookupOptions } from "node:dns";
 import { BlockList, isIP } from "node:net";
@@ -72,19 +76,58 @@ type LookupCallback = (
   family?: number,
 ) => void;
 
-/** A socket `lookup` that refuses names resolving to any non-public address. */
-export function publicOnlyLookup(
+/** A socket `lookup`: the shape of dns.lookup that sockets and agents take. */
+export type SocketLookup = (
   hostname: string,
   options: LookupOptions,
   callback: LookupCallback,
-): void {
-  dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, "");
-    if (addresses.length === 0 || addresses.some((a) => !isPublicAddress(a.address))) {
-      return callback(new PrivateAddressError(hostname), "");
-    }
-    const [first] = addresses;
-    if (options.all) return callback(null, addresses);
-    return callback(null, first?.address ?? "", first?.family);
-  });
+) => void;
+
+/** Resolves every address of a name: dns.lookup with { all: true }, or a test's stand-in. */
+export type ResolveAll = (
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+/** The machine's resolver (getaddrinfo, through dns.lookup). */
+export const systemResolveAll: ResolveAll = (hostname, options, callback) =>
+  dns.lookup(hostname, { ...options, all: true }, callback);
+
+/**
+ * A socket `lookup` that resolves with resolveAll (the machine's resolver
+ * by default) and refuses names resolving to any non-public address.
+ */
+export function createPublicOnlyLookup(resolveAll: ResolveAll = systemResolveAll): SocketLookup {
+  return (hostname, options, callback) => {
+    resolveAll(hostname, options, (err, addresses) => {
+      if (err) return callback(err, "");
+      if (addresses.length === 0 || addresses.some((a) => !isPublicAddress(a.address))) {
+        return callback(new PrivateAddressError(hostname), "");
+      }
+      const [first] = addresses;
+      if (options.all) return callback(null, addresses);
+      return callback(null, first?.address ?? "", first?.family);
+    });
+  };
 }
+
+/** A socket `lookup` that resolves with resolveAll and refuses nothing. */
+export function createLookup(resolveAll: ResolveAll): SocketLookup {
+  return (hostname, options, callback) => {
+    resolveAll(hostname, options, (err, addresses) => {
+      if (err) return callback(err, "");
+      const [first] = addresses;
+      if (options.all) return callback(null, addresses);
+      if (first === undefined)
+        return callback(
+          Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }),
+          "",
+        );
+      return callback(null, first.address, first.family);
+    });
+  };
+}
+
+/** A socket `lookup` that refuses names resolving to any non-public address. */
+export const publicOnlyLookup: SocketLookup = createPublicOnlyLookup();

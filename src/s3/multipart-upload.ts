@@ -19,6 +19,12 @@
  * ListParts only reconciles: before a resume it checks that the store still
  * has the upload and, with the same entity tags and sizes, every part
  * recorded (a crash may have left more parts, which the resume sends again).
+ *
+ * Create and Complete are not stopped by the caller's cancel (see
+ * detached-signal.ts): a cancel during Create is acted on once the upload is
+ * created and journaled (it is aborted at once, and the call fails with the
+ * cancel's reason); a cancel during Complete does not stop it, and the
+ * outcome is what the store answers.
  */
 import {
   AbortMultipartUploadCommand,
@@ -32,6 +38,7 @@ import {
 import type { UploadTarget } from "../destination/destination.js";
 import { NotResumableError } from "../errors.js";
 import type { MultipartUpload, PartRecord, StoredObject } from "../upload/object-store.js";
+import { detachedSignal } from "./detached-signal.js";
 import { customerKeyRequest } from "./encryption-headers.js";
 import {
   checksumDeclaration,
@@ -94,12 +101,14 @@ export async function startMultipartUpload(
   recorder: MultipartRecorder | undefined,
   label: string | undefined,
 ): Promise<MultipartUpload> {
+  signal.throwIfAborted();
+  // Not with signal: its answer names an upload the store opens regardless.
   const created = await client.send(
     new CreateMultipartUploadCommand({
       ...objectRequest(target),
       ...checksumDeclaration(integrity),
     }),
-    { abortSignal: signal },
+    { abortSignal: detachedSignal() },
   );
   const uploadId = created.UploadId;
   if (uploadId === undefined || uploadId === "") {
@@ -113,6 +122,18 @@ export async function startMultipartUpload(
       onAbortFailure(uploadId, e),
     );
     throw err;
+  }
+  if (signal.aborted) {
+    // Cancelled while Create was in flight: the upload exists, and is known;
+    // it is aborted now rather than left to the sweeper.
+    try {
+      await abortMultipartUpload(client, target, uploadId);
+      await recorder?.remove(uploadId);
+    } catch (e) {
+      recorder?.abandon(uploadId);
+      onAbortFailure(uploadId, e);
+    }
+    throw signal.reason;
   }
   return multipartHandle(client, target, integrity, uploadId, [], onAbortFailure, recorder);
 }
@@ -220,7 +241,9 @@ function multipartHandle(
       return record;
     },
 
-    async complete(completeSignal) {
+    async complete() {
+      // Not with the caller's signal: once sent, only the answer says whether the object exists.
+      const completeSignal = detachedSignal();
       const numbers = [...parts.keys()].sort((a, b) => a - b);
       numbers.forEach((n, i) => {
         if (n !== i + 1) throw new Error(`part ${i + 1} is missing before Complete`);

@@ -13,7 +13,12 @@ import type { UploadTarget } from "../destination/destination.js";
 import { endpointUrl } from "../destination/endpoint.js";
 import type { Secret } from "../secret.js";
 import { inS3Span } from "../telemetry/s3-spans.js";
-import { publicOnlyLookup } from "./address-guard.js";
+import {
+  createLookup,
+  createPublicOnlyLookup,
+  type ResolveAll,
+  type SocketLookup,
+} from "./address-guard.js";
 import type { ChecksumAlgorithm, IntegrityPolicy } from "./integrity-headers.js";
 
 /** How the S3 client computes and validates request/response checksums. */
@@ -75,7 +80,7 @@ export function sendUnsignedPayload(client: S3Client): void {
 export class S3ClientFactory {
   readonly #settings: S3ClientSettings;
   /** Agents for endpoints the operator chose. */
-  readonly #trusted = agents(undefined);
+  readonly #trusted: ReturnType<typeof agents>;
   /** Agents for caller-named hosts: their names must resolve to public addresses. */
   readonly #guarded: ReturnType<typeof agents>;
   readonly #serviceClients = new Map<string, S3Client>();
@@ -83,9 +88,13 @@ export class S3ClientFactory {
 
   readonly #observer: S3CallObserver | undefined;
 
-  constructor(settings: S3ClientSettings, observer?: S3CallObserver) {
+  /** resolveAll: how names are resolved; the machine's resolver by default. */
+  constructor(settings: S3ClientSettings, observer?: S3CallObserver, resolveAll?: ResolveAll) {
     this.#settings = settings;
-    this.#guarded = settings.allowPrivateAddresses ? this.#trusted : agents(publicOnlyLookup);
+    this.#trusted = agents(resolveAll === undefined ? undefined : createLookup(resolveAll));
+    this.#guarded = settings.allowPrivateAddresses
+      ? this.#trusted
+      : agents(createPublicOnlyLookup(resolveAll));
     this.#observer = observer;
   }
 
@@ -237,7 +246,7 @@ export class S3ClientFactory {
 }
 
 /** A keep-alive agent pair, resolving names with lookup (the default when undefined). */
-function agents(lookup: typeof publicOnlyLookup | undefined) {
+function agents(lookup: SocketLookup | undefined) {
   const options = {
     keepAlive: true,
     maxSockets: MAX_SOCKETS_PER_HOST,

@@ -405,5 +405,7 @@ export function leavesResumable(error: ConnectError, err: unknown): boolean {
 
 /** The gRPC name of a code: Code.ResourceExhausted is "RESOURCE_EXHAUSTED". */
 export function codeName(code: Code): string {
+  // connect spells code 1 "Canceled"; gRPC names it CANCELLED.
+  if (code === Code.Canceled) return "CANCELLED";
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }

@@ -44,17 +44,21 @@ export class ProgressTicker {
   /** Yields progress events until work settles; returns its value or throws its error. */
   async *run<T>(work: Promise<T>): AsyncGenerator<ProgressSnapshot, T> {
     let outcome: Outcome<T> | undefined;
+    const timer = setInterval(() => this.#signal(), PROGRESS_EVERY_MS);
+    // Stopped when work settles, not only when the events end: a caller
+    // that has gone may never pull the next one.
     work.then(
       (value) => {
         outcome = { ok: true, value };
+        clearInterval(timer);
         this.#wake?.();
       },
       (error: unknown) => {
         outcome = { ok: false, error };
+        clearInterval(timer);
         this.#wake?.();
       },
     );
-    const timer = setInterval(() => this.#signal(), PROGRESS_EVERY_MS);
     try {
       while (outcome === undefined) {
         if (!this.#due) {

@@ -105,6 +105,10 @@ export class UploadCall {
   #keptOpenUntil: number | null | undefined;
   /** The call has recorded its outcome (stored, failed, interrupted). */
   #ended = false;
+  /** The caller's error, once the call has failed (it fails once). */
+  #failure: ConnectError | undefined;
+  /** The upload under way (settle()), whose outcome the call's status takes. */
+  #work: Promise<unknown> | undefined;
 
   constructor(deps: UploadCallDeps, ctx: HandlerContext, rpc: string) {
     this.#deps = deps;
@@ -149,6 +153,9 @@ export class UploadCall {
     try {
       yield* body(this);
     } catch (err) {
+      // The response stream failed (the caller went away) while the upload
+      // may still be under way: its own outcome is what the status takes.
+      await this.#work?.catch(() => {});
       throw this.#fail(err);
     } finally {
       this.#leave?.();
@@ -179,6 +186,32 @@ export class UploadCall {
     if (sizeBytes !== undefined) this.#deps.limits.checkSize(sizeField, sizeBytes);
     this.#leave = this.#deps.limits.enter(this.#ctx);
     return resolved;
+  }
+
+  /**
+   * The outcome of a streaming call's upload (work), recorded as soon as it
+   * settles: onValue with its value, or the failure. A streaming handler
+   * reaches its own outcome only when the transport pulls its next message,
+   * which it may never do once the caller has gone (its response stream
+   * suspended at a progress event): the upload's status, logs, metrics and
+   * the caller's slot must not wait for that. Resolves or rejects as work,
+   * with the caller's error.
+   */
+  settle<T>(work: Promise<T>, onValue: (value: T) => void): Promise<T> {
+    const settled = work.then(
+      (value) => {
+        onValue(value);
+        this.#leave?.();
+        return value;
+      },
+      (err: unknown) => {
+        const error = this.#fail(err);
+        this.#leave?.();
+        throw error;
+      },
+    );
+    this.#work = settled;
+    return settled;
   }
 
   /** A synchronous upload starts: its status is UPLOADING from now on. */
@@ -324,7 +357,11 @@ export class UploadCall {
   }
 
   #fail(err: unknown): ConnectError {
+    if (this.#failure !== undefined) return this.#failure;
     const error = this.#callerError(err);
+    this.#failure = error;
+    // The upload succeeded before the call failed: its outcome stands.
+    if (this.#outcomeCounted) return error;
     const code = codeName(error.code);
     this.#ended = true;
     this.#writeStatus(this.#ending({ code, message: error.rawMessage }, err, error));

@@ -144,19 +144,19 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           event: { case: "progress", value: progressMessage(call.token, p, totalBytes) },
         });
         if (async) {
+          const accepting = deps.asyncUploads.accept({
+            token: call.token,
+            caller: call.caller,
+            movie,
+            target,
+            chunks: received(chunks, onProgress),
+            declaredBytes: declared.sizeBytes,
+            expectedSha256: sha256,
+          });
           const { manifest } = yield* ticker.relay(
-            deps.asyncUploads.accept({
-              token: call.token,
-              caller: call.caller,
-              movie,
-              target,
-              chunks: received(chunks, onProgress),
-              declaredBytes: declared.sizeBytes,
-              expectedSha256: sha256,
-            }),
+            call.settle(accepting, (accepted) => call.accepted(accepted.manifest.sizeBytes)),
             toEvent,
           );
-          call.accepted(manifest.sizeBytes);
           yield {
             event: {
               case: "result",
@@ -193,27 +193,29 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           committedBytes: resume?.committedBytes ?? 0,
           partsCompleted: resume?.parts.length ?? 0,
         });
+        const uploading = streamUpload({
+          label: call.token,
+          resume,
+          onCheckpoint: (checkpoint) => call.checkpoint(checkpoint),
+          keepOpenOn: (err) => call.keepOpenOn(err),
+          target,
+          chunks,
+          declaredBytes: declared.sizeBytes,
+          expectedSha256: sha256,
+          store: deps.store,
+          parts: deps.parts,
+          preferredPartBytes: deps.upload.partBytes,
+          partConcurrency: deps.upload.partConcurrency,
+          signal: ctx.signal,
+          onProgress,
+        }).then(async (stored) => ({
+          ...stored,
+          presignedUrl: await presign(deps.store, target, stored.versionId),
+        }));
         const result = yield* ticker.relay(
-          streamUpload({
-            label: call.token,
-            resume,
-            onCheckpoint: (checkpoint) => call.checkpoint(checkpoint),
-            keepOpenOn: (err) => call.keepOpenOn(err),
-            target,
-            chunks,
-            declaredBytes: declared.sizeBytes,
-            expectedSha256: sha256,
-            store: deps.store,
-            parts: deps.parts,
-            preferredPartBytes: deps.upload.partBytes,
-            partConcurrency: deps.upload.partConcurrency,
-            signal: ctx.signal,
-            onProgress,
-          }),
+          call.settle(uploading, (stored) => call.stored(target, stored)),
           toEvent,
         );
-        const presignedUrl = await presign(deps.store, target, result.versionId);
-        call.stored(target, { ...result, presignedUrl });
         yield {
           event: {
             case: "result",
@@ -226,7 +228,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
               sha256: result.sha256,
               parts: result.parts,
               state: UploadState.SUCCEEDED,
-              presignedUrl,
+              presignedUrl: result.presignedUrl,
             },
           },
         };

@@ -5,10 +5,11 @@
  * intact and no multipart upload left open.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { SpoolManifest } from "../../src/async/spool.js";
 import { UploadState } from "../../src/gen/render/upload/v1/upload_pb.js";
 import { chunksOf, collect, MiB, requestsOf, sha256Of } from "../support/stream-data.js";
 import { connectClient, destination, renderTo } from "./support/clients.js";
@@ -21,6 +22,14 @@ import {
 } from "./support/s3-fixture.js";
 import { listening, run, serviceEnv } from "./support/service-process.js";
 import { objectSha256, waitForStatus } from "./support/status.js";
+import { waitUntil } from "./support/wait-until.js";
+
+/** The spool manifest of token, as the service wrote it. */
+async function manifestOf(varDir: string, token: string): Promise<SpoolManifest> {
+  return JSON.parse(
+    await readFile(join(varDir, "spool", `${token}.json`), "utf8"),
+  ) as SpoolManifest;
+}
 
 describe("async uploads across a crash", () => {
   let proxy: FaultProxy;
@@ -57,9 +66,16 @@ describe("async uploads across a crash", () => {
       assert.equal(result?.state, UploadState.QUEUED, "acknowledged");
       token = result?.token ?? "";
       await waitForStatus(client, token, (s) => s.state === UploadState.UPLOADING);
-      for (let i = 0; i < 200 && (await openMultipartUploads(bucket)) === 0; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      // The attempt rewrites the manifest (temporary file, rename) to record
+      // its multipart upload right after CreateMultipartUpload: killed during
+      // that rewrite, the spool holds a <token>.json.tmp beside the entry, a
+      // legitimate state that Spool.open cleans (test/unit/spool.test.ts), but
+      // the restart could then not abort the interrupted upload. So the kill
+      // waits until the manifest has recorded it: then no write is under way.
+      await waitUntil(
+        async () => (await manifestOf(varDir, token)).multipartUploadId !== undefined,
+        60_000,
+      );
       assert.equal(await openMultipartUploads(bucket), 1, "the multipart upload is open mid-way");
     } finally {
       first.child.kill("SIGKILL");

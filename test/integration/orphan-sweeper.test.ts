@@ -22,6 +22,9 @@ import {
 import { listening, run, serviceEnv } from "./support/service-process.js";
 import { waitUntil } from "./support/wait-until.js";
 
+/** Generous bounds for steps that share the machine with other work (a busy disk's fsync). */
+const PATIENCE_MS = 60_000;
+
 describe("orphan sweeper", () => {
   let proxy: FaultProxy;
   let bucket: string;
@@ -37,6 +40,10 @@ describe("orphan sweeper", () => {
     await proxy.close();
     await rm(varDir, { recursive: true, force: true });
   });
+
+  /** The journal's entries renamed into place (not temporary files). */
+  const journalEntries = async () =>
+    (await readdir(join(varDir, "multipart"))).filter((name) => name.endsWith(".json"));
 
   it("aborts the uploads a killed service left open, and only those", async () => {
     const env = serviceEnv(varDir, {
@@ -63,9 +70,12 @@ describe("orphan sweeper", () => {
           }),
         ),
       ).catch(() => {});
-      await waitUntil(async () => (await openMultipartUploads(bucket, "ours/")) === 1);
-      // The journal entry is written right after CreateMultipartUpload answers.
-      await waitUntil(async () => (await readdir(join(varDir, "multipart"))).length === 1);
+      await waitUntil(async () => (await openMultipartUploads(bucket, "ours/")) === 1, PATIENCE_MS);
+      // The journal entry is written right after CreateMultipartUpload answers,
+      // to a temporary file first: only once it is renamed into place (.json)
+      // does a restart find it. A kill before that leaves an orphan the
+      // journal never knew (and the sweeper rightly ignores the .tmp).
+      await waitUntil(async () => (await journalEntries()).length === 1, PATIENCE_MS);
     } finally {
       first.child.kill("SIGKILL");
       await first.exited;
@@ -73,11 +83,13 @@ describe("orphan sweeper", () => {
     }
     assert.equal(await openMultipartUploads(bucket, "ours/"), 1, "the kill left an orphan");
 
+    assert.equal((await journalEntries()).length, 1, "the kill left its journal entry");
+
     await new Promise((r) => setTimeout(r, 600)); // older than ORPHAN_MAX_AGE_MS
     const second = run(env);
     try {
       await listening(second);
-      await waitUntil(async () => (await openMultipartUploads(bucket, "ours/")) === 0);
+      await waitUntil(async () => (await openMultipartUploads(bucket, "ours/")) === 0, PATIENCE_MS);
       assert.equal(
         await openMultipartUploads(bucket, "theirs/"),
         1,

@@ -2,10 +2,14 @@ import assert from "node:assert/strict";
 import type { LookupAddress } from "node:dns";
 import { describe, test } from "node:test";
 import {
+  createPublicOnlyLookup,
   isPublicAddress,
   PrivateAddressError,
-  publicOnlyLookup,
 } from "../../src/s3/address-guard.js";
+import { loopbackResolveAll } from "../support/loopback-resolver.js";
+
+/** The guard over the tests' resolver: loopback names only, no one asked. */
+const publicOnlyLookup = createPublicOnlyLookup(loopbackResolveAll);
 
 describe("isPublicAddress", () => {
   for (const address of [

@@ -25,6 +25,7 @@ import {
 import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb.js";
 import { PreconditionFailed } from "../../src/s3/no-overwrite.js";
 import {
+  codeName,
   describeForStatus,
   s3ErrorToConnectError,
   toConnectError,
@@ -523,5 +524,13 @@ describe("toConnectError: the additions to the seed's destination", () => {
       toConnectError(s3Error("InvalidRequest", 400), targetWith({})).rawMessage,
       /^render\.upload\.destination: S3 refused the upload with HTTP 400 \(InvalidRequest\)/,
     );
+  });
+});
+
+describe("codeName", () => {
+  test("gRPC's names of the codes, CANCELLED spelled as gRPC spells it", () => {
+    assert.equal(codeName(Code.Canceled), "CANCELLED");
+    assert.equal(codeName(Code.ResourceExhausted), "RESOURCE_EXHAUSTED");
+    assert.equal(codeName(Code.DeadlineExceeded), "DEADLINE_EXCEEDED");
   });
 });

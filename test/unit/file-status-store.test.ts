@@ -30,7 +30,7 @@ describe("file status store", () => {
   let store: StatusStore;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "render-upload-status-"));
-    store = await createFileStatusStore(dir, { retentionMs: 200, staleMs: 400 });
+    store = await createFileStatusStore(dir, { retentionMs: 1_000, staleMs: 2_000 });
   });
   after(async () => {
     await store.close();
@@ -38,6 +38,18 @@ describe("file status store", () => {
   });
 
   test("concurrent updates of one token each see the one before: none is lost, none fails", async () => {
+    // Records that outlive the test however slow the machine is.
+    const own = await mkdtemp(join(tmpdir(), "render-upload-status-"));
+    const store = await createFileStatusStore(own, { retentionMs: 60_000, staleMs: 60_000 });
+    try {
+      await concurrentUpdates(store, own);
+    } finally {
+      await store.close();
+      await rm(own, { recursive: true, force: true });
+    }
+  });
+
+  async function concurrentUpdates(store: StatusStore, dir: string): Promise<void> {
     await store.update(TOKEN, () => first());
     const bump = (r: UploadStatusRecord | undefined) =>
       r === undefined ? undefined : { ...r, committedBytes: r.committedBytes + 1 };
@@ -51,7 +63,7 @@ describe("file status store", () => {
     );
     assert.equal((await store.get(TOKEN))?.committedBytes, 64);
     assert.deepEqual(await readdir(dir), [`${TOKEN}.json`], "no temporary file is left");
-  });
+  }
 
   test("a change that leaves a terminal record alone keeps it terminal", async () => {
     const token = "00000000-0000-4000-8000-0000000000ab";
@@ -70,18 +82,18 @@ describe("file status store", () => {
   test("a record under way expires once its heartbeat is stale; a terminal one after retention", async () => {
     const token = "00000000-0000-4000-8000-0000000000ac";
     await store.update(token, () => first(token));
-    await sleep(250);
+    await sleep(1_200);
     await store.update(token, (r) => (r ? { ...r, heartbeatTime: Date.now() } : r));
-    await sleep(250);
+    await sleep(1_200);
     assert.equal((await store.get(token))?.state, "QUEUED", "renewed by its heartbeat");
-    await sleep(300);
+    await sleep(1_500);
     assert.equal(await store.get(token), undefined, "stale: its process stopped renewing it");
     assert.equal((await store.update(token, (r) => r)).record, undefined);
 
     const ended = "00000000-0000-4000-8000-0000000000ad";
     await store.update(ended, () => advance(first(ended), succeeded({ sizeBytes: 1, etag: "" })));
     assert.equal((await store.get(ended))?.state, "SUCCEEDED");
-    await sleep(300);
+    await sleep(1_500);
     assert.equal(await store.get(ended), undefined);
   });
 

@@ -72,6 +72,12 @@ export interface FaultProxy {
    * returned release is called, which also lifts the gate.
    */
   hold(which?: "parts" | "puts"): () => void;
+  /**
+   * Forwards the next request that matches, but holds the store's answer to
+   * it: reached resolves once the store has answered (what the request asked
+   * is done), and the answer goes on to the service only on release().
+   */
+  holdAnswer(match: (request: { method: string; url: URL }) => boolean): HeldAnswer;
   /** Requests answered with an injected error so far. */
   readonly injected: string[];
   /** Every request received so far, in arrival order (injected ones too). */
@@ -83,7 +89,22 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** An answer the proxy holds (see FaultProxy.holdAnswer). */
+export interface HeldAnswer {
+  /** Resolves once the store has answered the held request. */
+  readonly reached: Promise<void>;
+  /** Lets the answer go on to the service. */
+  release(): void;
+}
+
 export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
+  let answerHold:
+    | {
+        match: (r: { method: string; url: URL }) => boolean;
+        reached: () => void;
+        released: Promise<void>;
+      }
+    | undefined;
   const injected: string[] = [];
   const recorded: RecordedRequest[] = [];
   const forwards = new Set<http.ClientRequest>();
@@ -119,6 +140,8 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
       });
       return;
     }
+    const hold = answerHold?.match({ method: req.method ?? "GET", url }) ? answerHold : undefined;
+    if (hold) answerHold = undefined;
     const forward = http.request(
       {
         host: upstream.hostname,
@@ -129,7 +152,18 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
         // A fresh connection per request: no idle sockets outlive the test.
         agent: false,
       },
-      (upstreamRes) => {
+      async (upstreamRes) => {
+        if (hold) {
+          // Read the whole answer (the store has done it), then wait.
+          const body: Buffer[] = [];
+          for await (const chunk of upstreamRes) body.push(chunk as Buffer);
+          hold.reached();
+          await hold.released;
+          if (res.destroyed) return;
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          res.end(Buffer.concat(body));
+          return;
+        }
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
       },
@@ -137,8 +171,11 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
     forwards.add(forward);
     forward.on("close", () => forwards.delete(forward));
     forward.on("error", () => res.destroy());
-    // A caller that goes away takes its upstream request with it.
-    res.on("close", () => forward.destroy());
+    // A caller that goes away takes its upstream request with it (unless
+    // the store has answered and the answer is held).
+    res.on("close", () => {
+      if (!hold) forward.destroy();
+    });
     if (method === "POST") {
       // Read alongside the pipe, from the same tick, so no byte is missed.
       const chunks: Buffer[] = [];
@@ -179,6 +216,18 @@ export async function startFaultProxy(upstream: URL): Promise<FaultProxy> {
         release();
         proxy.gate = undefined;
       };
+    },
+    holdAnswer(match) {
+      let reached: () => void = () => {};
+      let release: () => void = () => {};
+      const reachedPromise = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      answerHold = { match, reached, released };
+      return { reached: reachedPromise, release };
     },
     injected,
     recorded,

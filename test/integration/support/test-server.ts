@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createApp } from "../../../src/app.js";
 import type { HealthState } from "../../../src/ops/health.js";
 import type { S3CallRecord } from "../../../src/s3/s3-client-factory.js";
+import { loopbackResolveAll } from "../../support/loopback-resolver.js";
 import { capturedLogger, testConfig } from "../../support/service-config.js";
 import { s3Endpoint } from "./s3-fixture.js";
 
@@ -47,7 +48,11 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   });
   const { log, lines } = capturedLogger(config.logLevel);
   const s3Calls: S3CallRecord[] = [];
-  const app = await createApp(config, log, { s3Observer: (call) => s3Calls.push(call) });
+  const app = await createApp(config, log, {
+    s3Observer: (call) => s3Calls.push(call),
+    // Host names resolve through the tests' resolver: loopback names only.
+    resolveAll: loopbackResolveAll,
+  });
   const port = await app.server.listen(0, "127.0.0.1");
   return {
     port,

@@ -14,6 +14,7 @@ import {
 import { createApp } from "../../../src/app.js";
 import { UploadService } from "../../../src/gen/render/upload/v1/upload_pb.js";
 import { FakeStore } from "../../support/fake-store.js";
+import { loopbackResolveAll } from "../../support/loopback-resolver.js";
 import { type DestinationFields, destinationWith, type Keys } from "../../support/requests.js";
 import { capturedLogger, testConfig } from "../../support/service-config.js";
 
@@ -58,7 +59,7 @@ export async function startInMemory(
   );
   const { log, lines } = capturedLogger(config.logLevel);
   const store = options.store ?? new FakeStore();
-  const app = await createApp(config, log, { store });
+  const app = await createApp(config, log, { store, resolveAll: loopbackResolveAll });
   const transport = (clientInterceptors: Interceptor[]) =>
     createRouterTransport(app.routes, {
       router: { interceptors: [...app.interceptors], readMaxBytes: config.readMaxBytes },
