@@ -1,14 +1,17 @@
 /**
  * Throughput over a real network link: the service's UploadStream against
- * @aws-sdk/lib-storage, both from the client's namespace, over the same two
- * veth links with netem (test/integration/interop/netns/link.ts: 20 ms RTT
- * and 0.5% loss per link). The service runs inside its namespace, as
+ * @aws-sdk/lib-storage, both from the client's namespace, over the same
+ * emulated link (test/integration/interop/netns/link.ts: 20 ms RTT and
+ * 0.5% loss on every path, by netem where the kernel has it, otherwise by
+ * nftables loss and a latency relay; the output says which, with the
+ * link's measured RTT and loss). The service runs inside its namespace, as
  * `npm start` runs it (build first: npm run build); lib-storage reaches S3
- * across the service's namespace, which routes for it, so both cross the
- * same links. Part concurrency is what a real RTT makes matter: the service
- * runs with UPLOAD_PART_CONCURRENCY 1 and 4, lib-storage with queueSize 1
- * and 4. One run takes a minute or two. Needs root, the RGW of npm test
- * (S3_TEST_* variables) and a kernel with sch_netem (it says so if not).
+ * through the same router, so both cross the same links (lib-storage one,
+ * the service's bytes two: client–service, then service–S3). Part
+ * concurrency is what a real RTT makes matter: the service runs with
+ * UPLOAD_PART_CONCURRENCY 1 and 4, lib-storage with queueSize 1 and 4,
+ * both with 8 MiB parts. One run takes a minute or two. Needs root and the
+ * RGW of npm test (S3_TEST_* variables).
  *
  *   node --import tsx bench/netns-link.ts [MiB, default 32]
  */
@@ -23,6 +26,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { UploadService } from "../src/gen/render/upload/v1/upload_pb.js";
 import { createLink, S3_ADDRESS, SERVICE_ADDRESS } from "../test/integration/interop/netns/link.js";
+import { describeFigures, measureLink } from "../test/integration/interop/netns/measure-link.js";
 import { patternBytes } from "../test/integration/interop/scenarios.js";
 import {
   createBucket,
@@ -34,6 +38,8 @@ import { listening, root, serviceEnv } from "../test/integration/support/service
 
 const exec = promisify(execFile);
 const MiB = 1024 * 1024;
+/** Both sides' part size. */
+const PART_BYTES = 8 * MiB;
 const self = join(root, "bench", "netns-link.ts");
 
 /** Child mode, inside the client's namespace: one upload, prints seconds. */
@@ -86,7 +92,7 @@ async function child(kind: string, size: number, bucket: string, concurrency: nu
     await new Upload({
       client: s3,
       params: { Bucket: bucket, Key: `lib-storage-${concurrency}.bin`, Body: body },
-      partSize: 8 * MiB,
+      partSize: PART_BYTES,
       queueSize: concurrency,
     }).done();
   }
@@ -99,15 +105,8 @@ async function main() {
   const varDir = await mkdtemp(join(tmpdir(), "render-upload-bench-netns-"));
   const bucket = await createBucket("ru-bench-netns");
   try {
-    if (link.netemError)
-      console.log(
-        `WARNING: no netem on this kernel (${link.netemError}): the link has no delay or loss`,
-      );
-    // The service's namespace routes between the client's and S3's, for lib-storage.
-    const ip = (...args: string[]) => exec("/usr/sbin/ip", args);
-    await ip("netns", "exec", link.service, "/usr/sbin/sysctl", "-qw", "net.ipv4.ip_forward=1");
-    await ip("-n", link.client, "route", "add", "default", "via", SERVICE_ADDRESS);
-    await ip("-n", link.s3, "route", "add", "default", "via", "198.18.2.1");
+    console.log(`link emulation: ${link.emulation}: ${link.settings}`);
+    console.log(`link measured: ${describeFigures(await measureLink(link))}`);
     const rows: string[] = [];
     for (const concurrency of [1, 4]) {
       const env = serviceEnv(join(varDir, String(concurrency)), {
@@ -115,6 +114,7 @@ async function main() {
         PORT: "8080",
         S3_ALLOWED_HOSTS: `http://${S3_ADDRESS}:7480`,
         UPLOAD_PART_CONCURRENCY: String(concurrency),
+        UPLOAD_PART_BYTES: String(PART_BYTES),
         LOG_LEVEL: "warn",
       });
       const [program, ...args] = link.inNamespace(link.service, [

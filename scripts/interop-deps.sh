@@ -17,6 +17,8 @@
 #   haproxy                     the L7 proxy over HTTP/2 (likewise)
 #   chromium                    the headless browser the web page is driven in (playwright-core)
 #   iproute2                    ip netns, veth pairs and tc netem for the network-link tests
+#   nftables                    nft: the network-link tests' packet loss where the kernel has no
+#                               sch_netem (numgen random drops; see test/integration/interop/netns)
 #   curl                        the Connect JSON and gRPC-Web client
 #
 # Python's grpcio comes from scripts/python-grpc.sh. Installing nginx or haproxy must not leave a
@@ -24,7 +26,7 @@
 set -euo pipefail
 
 PACKAGES=(golang-go golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go
-  protoc-gen-go-grpc protobuf-compiler libprotobuf-dev nginx haproxy chromium iproute2 curl)
+  protoc-gen-go-grpc protobuf-compiler libprotobuf-dev nginx haproxy chromium iproute2 nftables curl)
 
 log() { echo "interop-deps.sh: $*" >&2; }
 fail() {
@@ -45,15 +47,21 @@ missing() {
 verify() {
   local file
   for file in /usr/bin/go /usr/bin/protoc /usr/bin/protoc-gen-go /usr/bin/protoc-gen-go-grpc \
-    /usr/sbin/nginx /usr/sbin/haproxy /usr/bin/chromium /usr/bin/curl /usr/sbin/ip /usr/sbin/tc; do
+    /usr/sbin/nginx /usr/sbin/haproxy /usr/bin/chromium /usr/bin/curl /usr/sbin/ip /usr/sbin/tc \
+    /usr/sbin/nft; do
     [[ -x $file ]] || fail "no $file"
   done
   for file in google.golang.org/grpc google.golang.org/protobuf; do
     [[ -d /usr/share/gocode/src/$file ]] || fail "no /usr/share/gocode/src/$file"
   done
   [[ -f /usr/include/google/protobuf/struct.proto ]] || fail "no /usr/include/google/protobuf/struct.proto"
-  /usr/sbin/nginx -V 2>&1 | grep -q -- --with-http_v2_module || fail "nginx lacks the http_v2 module"
-  /usr/sbin/haproxy -vv 2>&1 | grep -q 'h2 : mode=HTTP' || fail "haproxy lacks HTTP/2"
+  # Captured first: grep -q would stop reading early, and under pipefail the writer's SIGPIPE
+  # would fail the check now and then.
+  local features
+  features="$(/usr/sbin/nginx -V 2>&1)"
+  [[ $features == *--with-http_v2_module* ]] || fail "nginx lacks the http_v2 module"
+  features="$(/usr/sbin/haproxy -vv 2>&1)"
+  [[ $features == *'h2 : mode=HTTP'* ]] || fail "haproxy lacks HTTP/2"
 }
 
 cmd_check() {

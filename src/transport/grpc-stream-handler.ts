@@ -14,7 +14,9 @@
  * arrived in (grpc-frame-reader.ts): no assembly, no copy, little garbage.
  *
  * The call follows gRPC's HTTP/2 mapping: grpc-timeout sets the deadline
- * (at most maxTimeoutMs); the caller's RST_STREAM cancels it; response
+ * (at most maxTimeoutMs); the caller's RST_STREAM cancels it (either is
+ * answered at once, and the implementation still runs to its end, as it
+ * does under connect-node, so it cleans up and records the failure); response
  * messages are length-prefixed; the status goes in the trailers, encoded by
  * connect's own
  * setTrailerStatus, so codes, messages and google.rpc.Status details are
@@ -164,6 +166,9 @@ export function createGrpcStreamHandler<I extends DescMessage, O extends DescMes
     };
     req.stream.once("close", onClose);
     const writer = new ResponseWriter(res, contentType, ctx.responseHeader);
+    // A cancel or a deadline is answered at once (a reset stream takes no answer).
+    const onAbort = () => writer.end(ConnectError.from(ctx.signal.reason), ctx.responseTrailer);
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
     try {
       if (timeout.error) throw timeout.error;
       const request: StreamRequest<I, O> = {
@@ -178,9 +183,17 @@ export function createGrpcStreamHandler<I extends DescMessage, O extends DescMes
         message: requestMessages(req, options.readMaxBytes, served, method.input, piece),
       };
       const response = await chain(ctx)(request);
-      for await (const message of response.message) {
-        ctx.signal.throwIfAborted();
-        await writer.message(toBinary(method.output, message));
+      // The implementation is followed to its end, also after a cancel or a
+      // deadline: it sees ctx.signal itself, cleans up (its S3 requests, its
+      // multipart upload) and ends with the error it records and logs. Left
+      // suspended at a yield, it would never end, nor say why. Its messages
+      // after the abort go nowhere.
+      const messages = response.message[Symbol.asyncIterator]();
+      for (let step = await messages.next(); step.done !== true; step = await messages.next()) {
+        if (ctx.signal.aborted) continue;
+        await writer
+          .message(toBinary(method.output, step.value))
+          .catch((err: unknown) => ctx.abort(err));
       }
       writer.end(undefined, response.trailer);
     } catch (err) {
@@ -188,6 +201,7 @@ export function createGrpcStreamHandler<I extends DescMessage, O extends DescMes
       writer.end(ConnectError.from(reason), ctx.responseTrailer);
     } finally {
       req.stream.off("close", onClose);
+      ctx.signal.removeEventListener("abort", onAbort);
       ctx.abort();
     }
   }
@@ -260,6 +274,10 @@ class ResponseWriter {
   }
 
   async message(bytes: Uint8Array): Promise<void> {
+    if (this.#res.writableEnded || this.#res.stream.destroyed) {
+      // Closed already: no "close" is left to wait for.
+      throw new ConnectError("the client went away", Code.Canceled);
+    }
     this.#start();
     const frame = Buffer.allocUnsafe(5 + bytes.byteLength);
     frame[0] = 0;
