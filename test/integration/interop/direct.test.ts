@@ -5,9 +5,9 @@
 import { after, before, describe } from "node:test";
 import { createBucket, removeBucket, s3Host } from "../support/s3-fixture.js";
 import { startServer, type TestServer } from "../support/test-server.js";
-import { loadScenarios } from "./scenarios.js";
 import { Matrix } from "./support/matrix.js";
 import { clientTests, type PathUnderTest } from "./support/path-suite.js";
+import { interopServiceEnv } from "./support/service-env.js";
 
 describe("interop: direct", () => {
   const matrix = new Matrix("direct");
@@ -15,7 +15,7 @@ describe("interop: direct", () => {
   let path: PathUnderTest;
 
   before(async () => {
-    server = await startServer({ UPLOAD_PART_BYTES: String(loadScenarios().partBytes) });
+    server = await startServer(interopServiceEnv());
     const bucket = await createBucket("ru-interop-direct");
     path = {
       endpoints: { h2: server.baseUrl, h1: server.baseUrl },

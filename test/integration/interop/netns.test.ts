@@ -28,9 +28,9 @@ import {
   SERVICE_PORT,
 } from "./netns/link.js";
 import { checkLink, describeFigures, measureLink } from "./netns/measure-link.js";
-import { loadScenarios } from "./scenarios.js";
 import { Matrix } from "./support/matrix.js";
 import { clientTests, type PathUnderTest } from "./support/path-suite.js";
+import { interopServiceEnv } from "./support/service-env.js";
 
 /** netem or the fallback: known before the tests are named. */
 const emulation = await detectEmulation();
@@ -76,7 +76,7 @@ describe(`interop: netns (${emulation})`, () => {
         HOST: SERVICE_ADDRESS,
         PORT: String(SERVICE_PORT),
         S3_ALLOWED_HOSTS: `http://${S3_ADDRESS}:${S3_PORT}`,
-        UPLOAD_PART_BYTES: String(loadScenarios().partBytes),
+        ...interopServiceEnv(),
         LOG_LEVEL: "info",
       }),
     );

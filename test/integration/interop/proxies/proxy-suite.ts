@@ -11,10 +11,10 @@ import { after, before, describe, it } from "node:test";
 import { createBucket, removeBucket, s3Host } from "../../support/s3-fixture.js";
 import { listening, run, serviceEnv } from "../../support/service-process.js";
 import { startServer, type TestServer } from "../../support/test-server.js";
-import { loadScenarios } from "../scenarios.js";
 import type { Endpoints } from "../support/client-commands.js";
 import { Matrix, type PathName } from "../support/matrix.js";
 import { clientTests, type PathUnderTest } from "../support/path-suite.js";
+import { interopServiceEnv } from "../support/service-env.js";
 import { assertProgressWhileSending } from "../support/verify-case.js";
 import {
   assertCancelReachedService,
@@ -44,14 +44,13 @@ export interface ProxySuite {
 export function proxySuite(suite: ProxySuite): void {
   describe(`interop: ${suite.name}`, () => {
     const matrix = new Matrix(suite.name);
-    const set = loadScenarios();
     let server: TestServer;
     let proxy: StartedProxy;
     let path: PathUnderTest;
     const log = () => server.logs.join("");
 
     before(async () => {
-      server = await startServer({ UPLOAD_PART_BYTES: String(set.partBytes) });
+      server = await startServer(interopServiceEnv());
       proxy = await suite.start(server.port);
       path = {
         endpoints: { h2: proxy.h2, h1: proxy.h1 },
@@ -112,7 +111,7 @@ export function proxySuite(suite: ProxySuite): void {
       const service = run(
         serviceEnv(varDir, {
           S3_ALLOWED_HOSTS: `http://${s3Host}`,
-          UPLOAD_PART_BYTES: String(set.partBytes),
+          ...interopServiceEnv(),
           SHUTDOWN_GRACE_MS: "20000",
           LOG_LEVEL: "info",
         }),
