@@ -300,9 +300,11 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     const sent: Promise<void> = upload
       .uploadPart(number, sealed.body, stopParts.signal)
       .then(stored, fail)
-      .finally(() => {
+      .finally(async () => {
+        // Out of inflight only once freed: whoever waits for inflight
+        // (a slot, or the failure path) also waits for the part's release.
+        await free(full);
         inflight.delete(sent);
-        return free(full);
       });
     inflight.add(sent);
   };
