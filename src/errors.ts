@@ -187,6 +187,6 @@ export class WriterReplacedError extends FieldError {
  * client that half-closes as it cancels, or a broken one), so what arrived
  * is a prefix of the file, which a resume can complete.
  */
-export class StreamEndedShortError extends FieldError {
+export class StreamEndedShortError extends InvalidFieldError {
   override name = "StreamEndedShortError";
 }

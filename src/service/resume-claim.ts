@@ -49,6 +49,10 @@ export async function claimResume(claim: ResumeClaim): Promise<UploadStatusRecor
   if (claim.windowMs === 0) {
     throw new NotResumableError("cannot be resumed: this service keeps no upload resumable");
   }
+  // A token no upload could have (the stores refuse to update one) is unknown, as GetUpload says.
+  if ((await claim.statuses.get(ask.token)) === undefined) {
+    throw new UnknownUploadError().under("header.resume");
+  }
   const identity = targetIdentity(claim.target);
   let refusal: Error | undefined;
   const { record, written } = await claim.statuses.update(ask.token, (current) => {

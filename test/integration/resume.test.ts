@@ -317,7 +317,7 @@ describe("resuming an interrupted UploadStream", () => {
     // connect-node half-closes a stream as its deadline passes, then resets
     // it: the service hears the deadline, the cancel, or the short stream.
     assert.ok(
-      ["DEADLINE_EXCEEDED", "CANCELED", "INVALID_ARGUMENT"].includes(status.errorCode),
+      ["DEADLINE_EXCEEDED", "CANCELLED", "INVALID_ARGUMENT"].includes(status.errorCode),
       status.errorCode,
     );
     assert.equal(status.resumable, true);
