@@ -260,7 +260,7 @@ async function withConnection(
   try {
     return await body(connection, interrupt.signal);
   } catch (err) {
-    if (interrupt.signal.aborted) throw new CliError("CANCELED", "interrupted", EXIT_INTERRUPTED);
+    if (interrupt.signal.aborted) throw new CliError("CANCELLED", "interrupted", EXIT_INTERRUPTED);
     throw err;
   } finally {
     process.off("SIGINT", onSigint);

@@ -4,7 +4,8 @@
  * `{"error":{"code":…,"message":…}}` on stdout. Every write goes through
  * redact(), so a secret given to the command never reaches its output.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { ConnectError } from "@connectrpc/connect";
+import { codeName } from "../grpc-code-name.js";
 
 /** Exit status of a failed call, or of a local failure after the arguments were accepted. */
 export const EXIT_FAILURE = 1;
@@ -29,11 +30,6 @@ export class UsageError extends CliError {
   constructor(message: string) {
     super("INVALID_ARGUMENT", message, EXIT_USAGE);
   }
-}
-
-/** The gRPC name of a code, as the service writes it: "INVALID_ARGUMENT", "CANCELED". */
-export function codeName(code: Code): string {
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
 /** A failure as the command reports it. */

@@ -33,6 +33,7 @@ import {
   WriterReplacedError,
 } from "../errors.js";
 import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.js";
+import { codeName } from "../grpc-code-name.js";
 import {
   describeS3Error,
   isNetworkFailure,
@@ -403,9 +404,4 @@ export function leavesResumable(error: ConnectError, err: unknown): boolean {
   return RESUMABLE.has(error.code) && !(err instanceof LimitExceededError);
 }
 
-/** The gRPC name of a code: Code.ResourceExhausted is "RESOURCE_EXHAUSTED". */
-export function codeName(code: Code): string {
-  // connect spells code 1 "Canceled"; gRPC names it CANCELLED.
-  if (code === Code.Canceled) return "CANCELLED";
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
-}
+export { codeName };
