@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { createBucket, removeBucket, s3Host } from "../../support/s3-fixture.js";
 import { listening, run, serviceEnv } from "../../support/service-process.js";
 import { startServer, type TestServer } from "../../support/test-server.js";
+import type { ClientName } from "../scenarios.js";
 import type { Endpoints } from "../support/client-commands.js";
 import { Matrix, type PathName } from "../support/matrix.js";
 import { clientTests, type PathUnderTest } from "../support/path-suite.js";
@@ -33,6 +34,8 @@ export interface ProxySuite {
   readonly name: Extract<PathName, "nginx" | "haproxy">;
   /** The proxy as a mesh runs it, in front of the service's port. */
   readonly start: (upstreamPort: number) => Promise<StartedProxy>;
+  /** Per client, the cases a known limit of the proxy keeps from it, with why. */
+  readonly limits?: Partial<Record<ClientName, Readonly<Record<string, string>>>>;
   /** A deliberately broken configuration, and the property it must fail. */
   readonly broken: {
     readonly what: string;
@@ -66,7 +69,7 @@ export function proxySuite(suite: ProxySuite): void {
       await server?.close();
     });
 
-    clientTests(suite.name, matrix, () => path);
+    clientTests(suite.name, matrix, () => path, { limits: suite.limits });
 
     /** A property test that records its outcome in the matrix. */
     const property = (name: string, check: () => Promise<string | undefined>) =>

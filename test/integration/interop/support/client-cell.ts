@@ -9,7 +9,7 @@ import { owner } from "../../support/s3-fixture.js";
 import { type ClientName, casesFor, loadScenarios } from "../scenarios.js";
 import type { Matrix } from "./matrix.js";
 import { runClient } from "./run-client.js";
-import { type CaseContext, verifyCase, verifyNoOrphans } from "./verify-case.js";
+import { type CaseContext, verifyCase, verifyNoOrphans, verifyServiceSide } from "./verify-case.js";
 
 export interface CellOptions {
   readonly client: ClientName;
@@ -21,6 +21,12 @@ export interface CellOptions {
   readonly serviceLog: () => string;
   readonly matrix: Matrix;
   readonly timeoutMs?: number;
+  /**
+   * Cases whose answer a known limit of the path keeps from this client,
+   * with why: checked from the service's side (what it answered, what it
+   * stored) instead of the client's result line.
+   */
+  readonly limits?: Readonly<Record<string, string>>;
 }
 
 export async function clientOnPath(t: TestContext, o: CellOptions): Promise<void> {
@@ -42,8 +48,10 @@ export async function clientOnPath(t: TestContext, o: CellOptions): Promise<void
       try {
         const result = run.results.find((r) => r.case === c.name);
         if (result === undefined) assert.fail(`no result line for ${c.name}${problem}`);
-        await verifyCase(c, result, ctx);
-        o.matrix.cell(o.client, c.name, true);
+        const limit = o.limits?.[c.name];
+        if (limit === undefined) await verifyCase(c, result, ctx);
+        else await verifyServiceSide(c, ctx);
+        o.matrix.cell(o.client, c.name, true, undefined, limit);
       } catch (err) {
         o.matrix.cell(o.client, c.name, false, err instanceof Error ? err.message : String(err));
         throw err;

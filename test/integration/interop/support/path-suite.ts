@@ -4,7 +4,7 @@
  * adds its own property tests beside it.
  */
 import { it } from "node:test";
-import { CLIENT_NAMES } from "../scenarios.js";
+import { CLIENT_NAMES, type ClientName } from "../scenarios.js";
 import { clientOnPath } from "./client-cell.js";
 import { clientCommand, type Endpoints } from "./client-commands.js";
 import type { Matrix, PathName } from "./matrix.js";
@@ -32,6 +32,8 @@ export function clientTests(
     timeoutMs?: number;
     /** The network namespace the clients run in (ip netns exec), if any. */
     namespace?: () => string | undefined;
+    /** Per client, the cases a known limit of the path keeps from it, with why. */
+    limits?: Partial<Record<ClientName, Readonly<Record<string, string>>>>;
   } = {},
 ): void {
   for (const client of CLIENT_NAMES) {
@@ -52,6 +54,7 @@ export function clientTests(
         serviceLog: p.serviceLog,
         matrix,
         timeoutMs: options.timeoutMs,
+        limits: options.limits?.[client],
       });
     });
   }

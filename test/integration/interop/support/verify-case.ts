@@ -91,6 +91,22 @@ export async function verifyCase(
   }
 }
 
+/**
+ * A cancel or deadline case checked from the service's side only: the
+ * failure it logged for the case is one the scenario allows, and nothing
+ * is stored or left open. For a path whose known limit keeps the answer
+ * from the client.
+ */
+export async function verifyServiceSide(c: Scenario, ctx: CaseContext): Promise<void> {
+  assert.ok(
+    c.kind === "cancel" || c.kind === "deadline",
+    `${c.name}: only a cancel or a deadline can be checked from the service's side`,
+  );
+  const key = keyOf(ctx, c);
+  await verifyServiceSaw(c, ctx, key);
+  await verifyNothingStored(ctx, key);
+}
+
 async function verifyStored(c: Scenario, result: CaseResult, ctx: CaseContext, key: string) {
   const size = c.sizeBytes ?? 0;
   const body = patternBytes(0, size);
