@@ -181,12 +181,3 @@ export class WriterReplacedError extends FieldError {
     super("header", "another stream took this upload over while this one was writing it");
   }
 }
-
-/**
- * A stream ended before the size it declared: the bytes stopped short (a
- * client that half-closes as it cancels, or a broken one), so what arrived
- * is a prefix of the file, which a resume can complete.
- */
-export class StreamEndedShortError extends InvalidFieldError {
-  override name = "StreamEndedShortError";
-}

@@ -25,7 +25,6 @@ import {
   SpillUnavailableError,
   SpoolFullError,
   SpoolUnavailableError,
-  StreamEndedShortError,
   StreamIdleError,
   UnknownUploadError,
   UploadEndedError,
@@ -201,7 +200,6 @@ const DOMAIN_CODES: ReadonlyMap<FieldErrorClass, Code> = new Map<FieldErrorClass
   [ResumeOffsetError, Code.FailedPrecondition],
   [WriterBusyError, Code.Aborted],
   [WriterReplacedError, Code.Aborted],
-  [StreamEndedShortError, Code.InvalidArgument],
 ]);
 
 /**
@@ -396,11 +394,11 @@ const RESUMABLE = new Set([
 
 /**
  * Whether an UploadStream that failed with err (as the caller hears it) can
- * be resumed; a stream that ended short of its declared size can (what
- * arrived is the start of the file).
+ * be resumed. A stream that ends short of its declared size cannot: the
+ * caller half-closed it, which says the file is complete, so it is a bad
+ * request, aborted at once like the others.
  */
 export function leavesResumable(error: ConnectError, err: unknown): boolean {
-  if (err instanceof StreamEndedShortError) return true;
   return RESUMABLE.has(error.code) && !(err instanceof LimitExceededError);
 }
 

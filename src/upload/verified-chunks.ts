@@ -11,7 +11,7 @@
  * end, once the consumer has taken every chunk before it.
  */
 import { createHash } from "node:crypto";
-import { ChecksumMismatchError, InvalidFieldError, StreamEndedShortError } from "../errors.js";
+import { ChecksumMismatchError, InvalidFieldError } from "../errors.js";
 import { chunkStage } from "./chunk-stage.js";
 
 /** What was received, once the stream has ended. */
@@ -62,7 +62,7 @@ export function verifiedChunks(
     },
     () => {
       if (declaredBytes !== undefined && received !== declaredBytes) {
-        throw new StreamEndedShortError(
+        throw new InvalidFieldError(
           "header.size_bytes",
           `declared ${declaredBytes} bytes, but ${received} arrived`,
         );
