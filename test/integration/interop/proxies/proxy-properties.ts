@@ -123,6 +123,9 @@ export async function deadlineThrough(
     );
     await Promise.race([ended, new Promise((r) => setTimeout(r, guardMs))]);
     stream.close(http2.constants.NGHTTP2_CANCEL);
+    // The answer goes out at the deadline; the call's failure is logged as
+    // its upload settles, a moment later.
+    await waitUntil(() => failureCode(serviceLog(), movie) !== undefined, 10_000).catch(() => {});
     return { grpcStatus, serviceCode: failureCode(serviceLog(), movie) };
   } finally {
     session.destroy();
