@@ -161,7 +161,9 @@ export function createGrpcStreamHandler<I extends DescMessage, O extends DescMes
     // The caller's RST_STREAM, or a connection that went away, before the call ended.
     const onClose = () => {
       if (!res.writableEnded) {
-        cancelled.abort(new ConnectError("the call was cancelled by the client", Code.Canceled));
+        cancelled.abort(
+          new ConnectError("the call was cancelled, or its connection dropped", Code.Canceled),
+        );
       }
     };
     req.stream.once("close", onClose);
@@ -255,7 +257,7 @@ async function* requestMessages<I extends DescMessage>(
   // connection) ends the iteration too, but it is no half-close: the bytes
   // stop short, and must never read as the whole file.
   if (req.readableAborted || (req.stream.rstCode ?? 0) !== 0 || req.aborted) {
-    throw new ConnectError("the call was cancelled by the client", Code.Canceled);
+    throw new ConnectError("the call was cancelled, or its connection dropped", Code.Canceled);
   }
   reader.end();
 }
