@@ -16,10 +16,17 @@
  *                        sends BENCH_SLOW_FAST_MB (64)
  *   BENCH_SCALE_STREAMS  paced streams at once (default 256; 0 skips), each BENCH_SCALE_MB (4)
  *                        at BENCH_SCALE_RATE_KIB (64) KiB/s
+ *   BENCH_RESUME_MB      MiB of the resume scenario's upload (default 256; 0 skips): per round,
+ *                        one uninterrupted UploadStream, then one cut by a proxy at about half
+ *                        and resumed as README.md says (bytes re-sent, time to resume, total
+ *                        time against the uninterrupted one); BENCH_RESUME_ROUNDS rounds (3)
  *   BENCH_BIG_MB         MiB of the big single stream on a fresh service (default 4096; 0 skips)
  *   BENCH_WARMUP_MB      MiB of the untimed warm-up run per path (default 16; 0 skips)
  *   BENCH_RUN_TIMEOUT_S  limit per run (default 120 s + 1 s per MiB)
  *   BENCH_WRITE=1        also write the results into BENCH_OUT (default docs/benchmarks.md)
+ *   BENCH_LINK_MB        MiB per upload of bench/netns-link.ts, which bench/run.sh runs after
+ *                        this file as root (default 32; 0 skips): the same comparison over a
+ *                        network link (namespaces, 20 ms RTT, 0.5% loss)
  *   BENCH_LOG_LEVEL      the service's LOG_LEVEL (default warn)
  *   BENCH_SERVICE_ROOT   another checkout of the service to run (its npm start command,
  *                        built, with its node_modules), e.g. a clean `git archive` of a commit
@@ -55,6 +62,7 @@ import {
   type RunRecord,
   resultsMarkdown,
 } from "./report.js";
+import { type ResumeRecord, resumeRun } from "./resume.js";
 import {
   type ConnectClient,
   connectClient,
@@ -125,6 +133,8 @@ const SLOW_FAST_BYTES = envInt("BENCH_SLOW_FAST_MB", 64, 1) * MiB;
 const SCALE_STREAMS = envInt("BENCH_SCALE_STREAMS", 256, 0);
 const SCALE_BYTES = envInt("BENCH_SCALE_MB", 4, 1) * MiB;
 const SCALE_RATE = envInt("BENCH_SCALE_RATE_KIB", 64, 1) * 1024;
+const RESUME_BYTES = envInt("BENCH_RESUME_MB", 256, 0) * MiB;
+const RESUME_ROUNDS = envInt("BENCH_RESUME_ROUNDS", 3, 1);
 const BIG = envInt("BENCH_BIG_MB", 4096, 0) * MiB;
 const WARMUP = envInt("BENCH_WARMUP_MB", 16, 0) * MiB;
 const runTimeoutMs = (bytes: number): number =>
@@ -468,6 +478,7 @@ async function main(): Promise<number> {
   const fastStreams: FastStreamsRecord[] = [];
   let slowStreams: SlowStreamsRecord | undefined;
   let scale: ScaleRecord | undefined;
+  let resume: ResumeRecord | undefined;
   const fresh: FreshRecord[] = [];
   const pids = storePids();
   let bucketCreated = false;
@@ -589,6 +600,19 @@ async function main(): Promise<number> {
     }
     await sleep(500);
     idleRssAfter = readMemory(service.pid)?.rss;
+    if (RESUME_BYTES > 0) {
+      progress(
+        `resume: ${RESUME_ROUNDS} × (one ${RESUME_BYTES / MiB} MiB UploadStream, then one cut at about half and resumed)`,
+      );
+      resume = await resumeRun(scenario, {
+        bytes: RESUME_BYTES,
+        rounds: RESUME_ROUNDS,
+        partBytes: Number(serviceEnv.UPLOAD_PART_BYTES),
+        partConcurrency: Number(serviceEnv.UPLOAD_PART_CONCURRENCY),
+        timeoutMs: runTimeoutMs(RESUME_BYTES),
+        progress,
+      });
+    }
 
     ctx.grpcJs.close();
     ctx.connect.close();
@@ -659,6 +683,7 @@ async function main(): Promise<number> {
     fastStreams,
     slowStreams,
     scale,
+    resume,
     fresh,
   };
   const results_md = resultsMarkdown(results);
@@ -677,6 +702,7 @@ async function main(): Promise<number> {
     fastStreams.some((c) => c.failures.length > 0) ||
     (slowStreams?.slow.some((p) => p.error !== undefined) ?? false) ||
     (scale?.slow.some((p) => p.error !== undefined) ?? false) ||
+    (resume?.rounds.some((r) => r.plainError !== undefined || r.cutError !== undefined) ?? false) ||
     fresh.some((f) => f.error !== undefined);
   return failed ? 1 : 0;
 }

@@ -155,7 +155,7 @@ async function main() {
         rows.push(
           `| ${kind === "stream" ? "UploadStream via the service" : "lib-storage direct"} | ${concurrency} | ${size / MiB} MiB | ${seconds.toFixed(1)} s | ${(size / MiB / seconds).toFixed(2)} MiB/s |`,
         );
-        console.log(rows.at(-1));
+        console.error(rows.at(-1));
       }
       service.kill("SIGTERM");
       await exited;

@@ -1,5 +1,6 @@
 /** The benchmark's results, as markdown. */
 import type { Measurement } from "./proc.js";
+import type { ResumeRecord } from "./resume.js";
 import type {
   FastStreamsRecord,
   PacedRecord,
@@ -64,6 +65,7 @@ export interface Results {
   readonly fastStreams: readonly FastStreamsRecord[];
   readonly slowStreams: SlowStreamsRecord | undefined;
   readonly scale: ScaleRecord | undefined;
+  readonly resume: ResumeRecord | undefined;
   readonly fresh: readonly FreshRecord[];
 }
 
@@ -242,6 +244,8 @@ export function resultsMarkdown(r: Results): string {
     }
   }
 
+  if (r.resume) out.push("", resumeMarkdown(r.resume));
+
   out.push(
     "",
     "### Service memory",
@@ -260,6 +264,80 @@ export function resultsMarkdown(r: Results): string {
   }
   for (const f of r.fresh) if (f.error !== undefined) out.push("", `- FAILED: ${f.error}`);
   return `${out.join("\n")}\n`;
+}
+
+const mib1 = (bytes: number | undefined): string =>
+  bytes === undefined ? "–" : (bytes / MiB).toFixed(1);
+
+/** The resume scenario's section: a row per round, then the medians. */
+export function resumeMarkdown(o: ResumeRecord): string {
+  const inFlight = o.partBytes * o.partConcurrency;
+  const out: string[] = [
+    `### Resume: ${sizeText(o.bytes)} UploadStream cut at about half, then resumed`,
+    "",
+    `Each round uploads the same ${sizeText(o.bytes)} (size_bytes and sha256 declared) twice with grpc-js, both through ` +
+      "the same TCP proxy on loopback: once uninterrupted, once with the proxy destroying the connection after " +
+      `${o.cutAfterBytes.toLocaleString("en")} of the client's bytes. The client then follows the README: GetUpload(token) ` +
+      `at once and every ${o.pollMs} ms (no backoff) until \`resumable\`, then a new stream with ` +
+      "`resume {token, offset: committed_bytes}` and the bytes from offset. " +
+      `The service's parts: UPLOAD_PART_BYTES ${mib(o.partBytes)} MiB × UPLOAD_PART_CONCURRENCY ${o.partConcurrency} = ` +
+      `${mib(inFlight)} MiB in flight. Every object was read back: its size and SHA-256 as sent.`,
+    "",
+    "| round | uninterrupted s | cut + resume s | ratio | wire bytes before the cut, MiB | handed to the cut stream, MiB | committed offset, MiB (parts) | **re-sent, MiB** | re-sent / part | re-sent / in flight | cut → client error, ms | cut → resumable, ms (GetUpload calls, first answer) | **cut → resumed stream accepted, ms** |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const resent = (c: NonNullable<ResumeRecord["rounds"][number]["cut"]>) =>
+    c.sentBeforeCut - c.offset;
+  for (const r of o.rounds) {
+    const c = r.cut;
+    const plain = r.plainSeconds;
+    out.push(
+      `| ${r.round} | ${plain === undefined ? "failed" : plain.toFixed(2)} | ${c === undefined ? "failed" : c.seconds.toFixed(2)} | ` +
+        `${c !== undefined && plain !== undefined ? (c.seconds / plain).toFixed(2) : "–"} | ` +
+        (c === undefined
+          ? "– | – | – | – | – | – | – | – | – |"
+          : `${mib1(c.wireBeforeCut)} | ${mib1(c.sentBeforeCut)} | ${mib1(c.offset)} (${c.partsAtOffset}) | ` +
+            `**${mib1(resent(c))}** | ${(resent(c) / o.partBytes).toFixed(2)} | ${(resent(c) / inFlight).toFixed(2)} | ` +
+            `${c.cutToErrorMs.toFixed(0)} | ${c.cutToResumableMs.toFixed(0)} (${c.getUploadCalls}, ${c.firstState}) | ` +
+            `**${c.cutToResumedMs.toFixed(0)}** |`),
+    );
+  }
+  const cuts = o.rounds.flatMap((r) => (r.cut === undefined ? [] : [r.cut]));
+  const plains = o.rounds.flatMap((r) => (r.plainSeconds === undefined ? [] : [r.plainSeconds]));
+  const ratios = o.rounds.flatMap((r) =>
+    r.cut !== undefined && r.plainSeconds !== undefined ? [r.cut.seconds / r.plainSeconds] : [],
+  );
+  const medianResent = median(cuts.map(resent));
+  const m = (f: (c: (typeof cuts)[number]) => number) => median(cuts.map(f));
+  out.push(
+    `| **median** | ${fixed(median(plains), 2)} | ${fixed(
+      m((c) => c.seconds),
+      2,
+    )} | **${fixed(median(ratios), 2)}** | ` +
+      `${mib1(m((c) => c.wireBeforeCut))} | ${mib1(m((c) => c.sentBeforeCut))} | ${mib1(m((c) => c.offset))} | ` +
+      `**${mib1(medianResent)}** | ${fixed(medianResent === undefined ? undefined : medianResent / o.partBytes, 2)} | ` +
+      `${fixed(medianResent === undefined ? undefined : medianResent / inFlight, 2)} | ` +
+      `${fixed(m((c) => c.cutToErrorMs))} | ${fixed(m((c) => c.cutToResumableMs))} | **${fixed(m((c) => c.cutToResumedMs))}** |`,
+    "",
+    "Re-sent: the file bytes handed to the cut stream minus the committed offset, which is what the client " +
+      "sent in all (cut stream + resumed stream) minus the object's size. Wire bytes: the client's HTTP/2 bytes " +
+      "the proxy had passed to the service when it cut. Ratio: cut + resume time / uninterrupted time " +
+      "(each from the first byte offered to the result; the cut one includes the GetUpload polling). " +
+      "Cut → resumed stream accepted: from the proxy's cut to the resumed stream's first progress event.",
+  );
+  const errors = new Set(
+    cuts.map((c) => `\`${c.clientError}\` (GetUpload's error_code then: \`${c.errorCode}\`)`),
+  );
+  if (errors.size > 0) {
+    out.push("", `The cut stream's error in the client: ${[...errors].join("; ")}.`);
+  }
+  for (const r of o.rounds) {
+    if (r.plainError !== undefined)
+      out.push("", `- round ${r.round} uninterrupted FAILED: ${r.plainError}`);
+    if (r.cutError !== undefined)
+      out.push("", `- round ${r.round} cut + resume FAILED: ${r.cutError}`);
+  }
+  return out.join("\n");
 }
 
 /** How the figures were measured. */
@@ -289,6 +367,10 @@ export function howMeasuredMarkdown(r: Results): string {
   same service process as (a); paced streams send 64 KiB chunks on a schedule (chunk i at
   i × 64 KiB / rate from the stream's start) and share 8 (slow) or 16 (scale) streams per
   HTTP/2 connection; full-speed streams have a connection each.
+- **Resume**: on the same service process as (a), after the many-streams runs; grpc-js
+  clients, a new connection per stream, every stream and GetUpload through a TCP proxy in the
+  benchmark process (so its copying is client CPU in both the uninterrupted and the cut runs).
+  The proxy cuts by destroying both sockets, as a dropped network does.
 - **Memory**: the idle RSS is read 0.5 s after the service listens. The single-stream peaks
   come from a fresh service process per size, so the peaks compare.
 - **CPU**: "all CPU" adds up service, client${e.storeCpuKnown ? " and RGW+OSD" : ""} CPU per GiB. On a machine this

@@ -10,6 +10,7 @@
  * Both send the header with size_bytes (so the service picks its part size)
  * and no sha256 (nothing is hashed on the client), then 1 MiB chunks, then
  * half-close; both read every progress event and check the result's size.
+ * (The resume scenario's grpc-js streams also declare sha256, and resume.)
  */
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -38,6 +39,17 @@ export interface StreamOutcome {
   readonly sizeBytes: number;
   readonly parts: number;
   readonly progressEvents: number;
+  /** The result's SHA-256 of the whole object, hex. */
+  readonly sha256: string;
+  readonly token: string;
+}
+
+/** One progress event, as a stream's onProgress is told it. */
+export interface ProgressEvent {
+  readonly token: string;
+  readonly receivedBytes: number;
+  readonly committedBytes: number;
+  readonly partsCompleted: number;
 }
 
 const MOVIE = "bench";
@@ -55,6 +67,8 @@ interface GrpcRequest {
       };
     };
     size_bytes?: string;
+    sha256?: string;
+    resume?: { token: string; offset: string };
   };
   chunk?: Buffer;
 }
@@ -62,7 +76,13 @@ interface GrpcRequest {
 /** UploadStream's response as proto-loader gives it (longs as strings, oneofs on). */
 interface GrpcResponse {
   event?: "progress" | "result";
-  result?: { size_bytes?: string; parts?: number };
+  progress?: {
+    token?: string;
+    received_bytes?: string;
+    committed_bytes?: string;
+    parts_completed?: number;
+  };
+  result?: { size_bytes?: string; parts?: number; sha256?: string; token?: string };
 }
 
 const protoRoot = fileURLToPath(new URL("../proto", import.meta.url));
@@ -136,6 +156,14 @@ export interface StreamSource {
   readonly size: number;
   readonly declared: boolean;
   readonly chunks: Iterable<Buffer> | AsyncIterable<Buffer>;
+  /** The whole file's SHA-256 (hex), declared in the header. */
+  readonly sha256?: string;
+  /** The interrupted upload this stream continues; chunks are then the bytes from offset. */
+  readonly resume?: { readonly token: string; readonly offset: number };
+  /** Told of every progress event as it arrives. */
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /** Told of every chunk's bytes as they are handed to the call. */
+  readonly onWritten?: (bytes: number) => void;
 }
 
 /** One UploadStream of source's chunks through grpc-js. */
@@ -159,12 +187,26 @@ export async function grpcJsUploadStreamOf(
   signal.addEventListener("abort", onAbort, { once: true });
   let progressEvents = 0;
   let result: GrpcResponse["result"];
+  /** The call's error, once it has one: nothing more is written. */
+  let failed: Error | undefined;
   const finished = new Promise<void>((resolve, reject) => {
     call.on("data", (res: GrpcResponse) => {
-      if (res.event === "progress") progressEvents += 1;
+      if (res.event === "progress") {
+        progressEvents += 1;
+        const p = res.progress;
+        source.onProgress?.({
+          token: p?.token ?? "",
+          receivedBytes: Number(p?.received_bytes ?? 0),
+          committedBytes: Number(p?.committed_bytes ?? 0),
+          partsCompleted: p?.parts_completed ?? 0,
+        });
+      }
       if (res.event === "result") result = res.result;
     });
-    call.on("error", reject);
+    call.on("error", (err: Error) => {
+      failed = err;
+      reject(err);
+    });
     call.on("status", (status: grpc.StatusObject) => {
       if (status.code === grpc.status.OK) resolve();
     });
@@ -173,7 +215,10 @@ export async function grpcJsUploadStreamOf(
   finished.catch(() => undefined);
   try {
     const write = async (message: GrpcRequest) => {
-      if (!call.write(message)) await once(call, "drain");
+      if (failed) throw failed;
+      const flowing = call.write(message);
+      if (message.chunk !== undefined) source.onWritten?.(message.chunk.byteLength);
+      if (!flowing) await once(call, "drain");
     };
     await write({
       header: {
@@ -182,6 +227,10 @@ export async function grpcJsUploadStreamOf(
           upload: { extension: "mp4", destination: destinationFields(dest) },
         },
         ...(source.declared ? { size_bytes: String(source.size) } : {}),
+        ...(source.sha256 !== undefined ? { sha256: source.sha256 } : {}),
+        ...(source.resume !== undefined
+          ? { resume: { token: source.resume.token, offset: String(source.resume.offset) } }
+          : {}),
       },
     });
     for await (const chunk of source.chunks) await write({ chunk });
@@ -196,6 +245,8 @@ export async function grpcJsUploadStreamOf(
     sizeBytes: Number(result.size_bytes ?? -1),
     parts: result.parts ?? 0,
     progressEvents,
+    sha256: result.sha256 ?? "",
+    token: result.token ?? "",
   };
 }
 
@@ -264,6 +315,8 @@ export async function connectUploadStream(
         sizeBytes: Number(res.event.value.sizeBytes),
         parts: res.event.value.parts,
         progressEvents: 0,
+        sha256: res.event.value.sha256,
+        token: res.event.value.token,
       };
     }
   }

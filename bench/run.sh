@@ -34,3 +34,19 @@ NODE="$([[ -x node_modules/.bin/node ]] && echo node_modules/.bin/node || echo n
 # Not exec: the trap must run after the benchmark. The benchmark handles SIGINT/SIGTERM itself
 # (cleans up, then exits); bash waits for it.
 "$NODE" --import tsx bench/bench.ts
+
+# Over a network link (bench/netns-link.ts): UploadStream against lib-storage across network
+# namespaces with 20 ms RTT and 0.5% loss. Needs root (ip netns); BENCH_LINK_MB=0 skips it.
+link_mb="${BENCH_LINK_MB:-32}"
+if [[ $link_mb != 0 && $(id -u) == 0 ]]; then
+  link_out="$("$NODE" --import tsx bench/netns-link.ts "$link_mb")"
+  printf '\n## Over a network link\n\n%s\n' "$link_out"
+  if [[ ${BENCH_WRITE:-} == 1 ]]; then
+    {
+      printf '\n## Over a network link (`bench/netns-link.ts`, %s MiB per upload)\n\n' "$link_mb"
+      printf 'Client, service and S3 each in a network namespace, joined through a router namespace; the\n'
+      printf 'service'"'"'s bytes cross two links (client to service, service to S3), lib-storage'"'"'s one.\n\n'
+      printf '%s\n' "$link_out"
+    } >>"${BENCH_OUT:-docs/benchmarks.md}"
+  fi
+fi

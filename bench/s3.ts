@@ -12,12 +12,14 @@
  * (path-style, checksums only WHEN_REQUIRED, which Ceph RGW 16 needs), and the
  * object settings the service sends by default (octet-stream, public-read).
  */
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -125,6 +127,29 @@ export async function storedSize(client: S3Client, bucket: string, key: string):
     housekeeping(),
   );
   return head.ContentLength ?? -1;
+}
+
+/** The SHA-256 (hex) of key's stored bytes, read back (checks a run, outside its timing). */
+export async function storedSha256(client: S3Client, bucket: string, key: string): Promise<string> {
+  const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), {
+    abortSignal: AbortSignal.timeout(HOUSEKEEPING_MS * 5),
+  });
+  const hash = createHash("sha256");
+  for await (const chunk of got.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/** How many multipart uploads of key are open. */
+export async function openMultipartUploads(
+  client: S3Client,
+  bucket: string,
+  key: string,
+): Promise<number> {
+  const uploads = await client.send(
+    new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }),
+    housekeeping(),
+  );
+  return (uploads.Uploads ?? []).filter((u) => u.Key === key).length;
 }
 
 export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {

@@ -3,7 +3,7 @@
  * connections as a network does: once a connection has carried a set number
  * of the client's bytes, both of its sockets are destroyed (no HTTP/2
  * GOAWAY, no RST_STREAM: the bytes simply stop). Only the first `cuts`
- * connections are cut; later ones pass through untouched.
+ * connections are cut (0: none); later ones pass through untouched.
  */
 import net from "node:net";
 
@@ -13,6 +13,10 @@ export interface CuttingProxy {
   readonly cut: number;
   /** Client bytes forwarded so far, over all connections. */
   readonly forwarded: number;
+  /** When the last cut happened (performance.now()), if one has. */
+  readonly cutAt: number | undefined;
+  /** Client bytes the last cut connection had passed on to the service before its cut. */
+  readonly forwardedBeforeCut: number;
   close(): Promise<void>;
 }
 
@@ -24,6 +28,8 @@ export async function startCuttingProxy(
   let cut = 0;
   let forwarded = 0;
   let connections = 0;
+  let cutAt: number | undefined;
+  let forwardedBeforeCut = 0;
   const server = net.createServer((client) => {
     const cutThis = connections < (options.cuts ?? 1);
     connections++;
@@ -39,6 +45,8 @@ export async function startCuttingProxy(
       forwarded += data.byteLength;
       if (cutThis && carried >= options.cutAfterBytes) {
         cut++;
+        cutAt = performance.now();
+        forwardedBeforeCut = carried - data.byteLength;
         client.destroy();
         upstream.destroy();
         return;
@@ -65,6 +73,12 @@ export async function startCuttingProxy(
     },
     get forwarded() {
       return forwarded;
+    },
+    get cutAt() {
+      return cutAt;
+    },
+    get forwardedBeforeCut() {
+      return forwardedBeforeCut;
     },
     close() {
       for (const s of sockets) s.destroy();
