@@ -75,6 +75,8 @@ export async function verifyCase(
       }
       break;
     case "cancel":
+      await verifyCancelOutcome(c, ctx, key);
+      break;
     case "deadline":
       await verifyServiceSaw(c, ctx, key);
       await verifyNothingStored(ctx, key);
@@ -105,6 +107,35 @@ export async function verifyServiceSide(c: Scenario, ctx: CaseContext): Promise<
   const key = keyOf(ctx, c);
   await verifyServiceSaw(c, ctx, key);
   await verifyNothingStored(ctx, key);
+}
+
+/**
+ * A cancel either stops the upload (the service logs the failure, nothing is
+ * stored or left open) or, when it arrives after the last byte while
+ * CompleteMultipartUpload or PutObject is in flight, is too late: the
+ * service waits for the store's answer, logs the upload stored, and the
+ * object must then be whole. Either way nothing is left that the service
+ * does not know of.
+ */
+async function verifyCancelOutcome(c: Scenario, ctx: CaseContext, key: string): Promise<void> {
+  await waitUntil(
+    () => failureCode(ctx.serviceLog(), key) !== undefined || storedLogged(ctx.serviceLog(), key),
+    20_000,
+  ).catch(() =>
+    assert.fail(`the service logged no outcome for ${key}: ${linesAbout(ctx.serviceLog(), key)}`),
+  );
+  if (!storedLogged(ctx.serviceLog(), key)) {
+    await verifyServiceSaw(c, ctx, key);
+    await verifyNothingStored(ctx, key);
+    return;
+  }
+  const size = c.sizeBytes ?? 0;
+  assert.equal(
+    await objectSha256(ctx.bucket, key),
+    sha256(patternBytes(0, size)),
+    "a cancel that came after the last byte: the object the service stored is whole",
+  );
+  assert.equal(await openMultipartUploads(ctx.bucket, key), 0, "no open multipart upload");
 }
 
 async function verifyStored(c: Scenario, result: CaseResult, ctx: CaseContext, key: string) {
@@ -219,14 +250,31 @@ export function failureCode(log: string, movie: string): string | undefined {
   return undefined;
 }
 
+/** Whether the service logged the upload of movie as stored. */
+function storedLogged(log: string, movie: string): boolean {
+  return log
+    .split("\n")
+    .some(
+      (line) =>
+        line.includes('"upload stored"') && line.includes(`"movie":${JSON.stringify(movie)}`),
+    );
+}
+
 /** No open multipart upload is left under the client's prefix, and no stray key. */
 export async function verifyNoOrphans(ctx: CaseContext, cases: readonly Scenario[]) {
   await waitUntil(
     async () => (await openMultipartUploads(ctx.bucket, `${ctx.prefix}/`)) === 0,
     20_000,
   ).catch(() => assert.fail(`multipart uploads are left open under ${ctx.prefix}/`));
+  // Expected objects, and those of cancels that came too late (logged stored, checked whole).
   const stored = new Set(
-    cases.filter((c) => CODES[c.expect.code] === 0 && c.sizeBytes).map((c) => keyOf(ctx, c)),
+    cases
+      .filter(
+        (c) =>
+          (CODES[c.expect.code] === 0 && c.sizeBytes) ||
+          (c.kind === "cancel" && storedLogged(ctx.serviceLog(), keyOf(ctx, c))),
+      )
+      .map((c) => keyOf(ctx, c)),
   );
   for (const key of await listKeys(ctx.bucket)) {
     if (key.startsWith(`${ctx.prefix}/`)) assert.ok(stored.has(key), `an unexpected object ${key}`);
