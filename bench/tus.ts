@@ -82,18 +82,27 @@ export function tusUpload(
   signal: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Only an upload still under way is terminated: once it has ended, the
+    // signal (a run's, aborted at its end) has nothing left to stop.
+    const onAbort = () => {
+      upload.abort(true).catch(() => undefined);
+      reject(signal.reason);
+    };
     const upload = new tus.Upload(body, {
       endpoint: server.endpoint,
       uploadSize: body.byteLength,
       metadata: { filename: key },
       retryDelays: [],
-      onError: reject,
-      onSuccess: () => resolve(),
+      onError: (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+      onSuccess: () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
     });
-    signal.addEventListener("abort", () => {
-      void upload.abort(true);
-      reject(signal.reason);
-    });
+    signal.addEventListener("abort", onAbort, { once: true });
     upload.start();
   });
 }
