@@ -254,6 +254,15 @@ export class UploadCall {
     this.#writeStatus(undefined);
   }
 
+  /**
+   * Resolves once the status written so far has landed (best effort: a
+   * failed write resolves too). The stream announces its token only then, so
+   * a GetUpload with that token finds the upload.
+   */
+  statusWritten(): Promise<void> {
+    return this.#status?.settled() ?? Promise.resolve();
+  }
+
   /** The stream resumes record's upload, which resume-claim.ts has claimed for it. */
   resumeStream(record: UploadStatusRecord): void {
     this.#token = record.token;

@@ -188,6 +188,7 @@ export function createUploadService(deps: UploadServiceDeps): ServiceImpl<typeof
           call.resumeStream(claimed);
           resume = resumePointOf(claimed);
         }
+        await call.statusWritten();
         ticker.announce({
           receivedBytes: resume?.committedBytes ?? 0,
           committedBytes: resume?.committedBytes ?? 0,
