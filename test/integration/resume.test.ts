@@ -495,9 +495,19 @@ describe("resuming after the service restarts", () => {
    * 10 MiB are committed (the client holds the rest back until then).
    */
   async function stopMidStream(key: string, signal: NodeJS.Signals) {
+    const service = run(env());
+    try {
+      return await stopRunning(service, key, signal);
+    } catch (err) {
+      // A failed check must not leave the service running (it would hold the test file open).
+      service.child.kill("SIGKILL");
+      throw err;
+    }
+  }
+
+  async function stopRunning(service: ReturnType<typeof run>, key: string, signal: NodeJS.Signals) {
     const data = fileOf(24 * MiB);
     const dest = destination(bucket, key);
-    const service = run(env());
     const url = `http://127.0.0.1:${await listening(service)}`;
     let stop: () => void = () => {};
     const stopped = new Promise<void>((resolve) => {
