@@ -21,13 +21,19 @@ export async function waitForStatus(
 ): Promise<UploadStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    let error = "";
     const status = await client.getUpload({ token }).then(
       (r) => r.upload,
-      () => undefined,
+      (err: unknown) => {
+        error = err instanceof Error ? err.message : String(err);
+        return undefined;
+      },
     );
     if (status && until(status)) return status;
-    if (Date.now() > deadline)
-      assert.fail(`upload ${token} did not reach the state: ${status?.state}`);
+    if (Date.now() > deadline) {
+      const last = status ? `${status.state} ${status.errorCode} ${status.errorMessage}` : error;
+      assert.fail(`upload ${token} did not reach the state; last: ${last}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
