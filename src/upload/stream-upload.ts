@@ -365,6 +365,9 @@ export async function streamUpload(o: StreamUploadOptions): Promise<StreamUpload
     await Promise.all(inflight);
     await checkpointsReported();
     if (failure) throw failure.error;
+    // A reset that arrived while the last parts went up is heard before the
+    // object is completed (once sent, Complete runs to the store's answer).
+    signal.throwIfAborted();
     const object = await multipart.complete(signal);
     return { ...object, sizeBytes: received, sha256, parts: partNumber };
   } catch (err) {
