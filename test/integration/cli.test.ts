@@ -21,40 +21,15 @@ import {
   removeBucket,
   s3Host,
 } from "./support/s3-fixture.js";
-import { root } from "./support/service-process.js";
+import { type CommandOutcome as Outcome, root, runCommand } from "./support/service-process.js";
 import { objectSha256 } from "./support/status.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
 const bin = join(root, "src/cli/bin.js");
 
-interface Outcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the command with args and only env (and PATH, HOME) in its environment. */
 function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Outcome> {
-  const child = spawn(process.execPath, [bin, ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  return new Promise((resolve) =>
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+  return runCommand(process.execPath, [bin, ...args], env);
 }
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");

@@ -7,7 +7,6 @@
  * between client and service (cutting-proxy.ts), as a network drops it.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -32,7 +31,7 @@ import {
   removeBucket,
   s3Host,
 } from "./support/s3-fixture.js";
-import { listening, root, run, serviceEnv } from "./support/service-process.js";
+import { listening, root, run, runCommand, serviceEnv } from "./support/service-process.js";
 import { objectSha256, waitForStatus } from "./support/status.js";
 import { startServer, type TestServer } from "./support/test-server.js";
 
@@ -573,7 +572,7 @@ describe("clients that resume by themselves", () => {
     await writeFile(file, data);
     const proxy = await startCuttingProxy(suite.server.port, { cutAfterBytes: 15 * MiB });
     try {
-      const out = await command(
+      const out = await runCommand(
         process.execPath,
         [
           join(root, "src/cli/bin.js"),
@@ -612,7 +611,7 @@ describe("clients that resume by themselves", () => {
     await writeFile(file, data);
     const proxy = await startCuttingProxy(suite.server.port, { cutAfterBytes: 13 * MiB });
     try {
-      const out = await command(
+      const out = await runCommand(
         "/usr/bin/python3",
         [
           join(root, "test/python/resume_client.py"),
@@ -651,31 +650,3 @@ describe("clients that resume by themselves", () => {
     }
   });
 });
-
-/** Runs program with args and only env (and PATH, HOME); its exit code and output. */
-function command(
-  program: string,
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(program, args, {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  return new Promise((resolve) =>
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}

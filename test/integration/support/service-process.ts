@@ -73,3 +73,41 @@ export async function listening(service: Running): Promise<number> {
   }
   assert.fail(`the service did not start:\n${service.output()}`);
 }
+
+/** What a finished command printed, and its exit code. */
+export interface CommandOutcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs program with args in the project's root and only env (and PATH,
+ * HOME) in its environment; killed after 120 s.
+ */
+export function runCommand(
+  program: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<CommandOutcome> {
+  const child = spawn(program, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  return new Promise((resolve) =>
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}

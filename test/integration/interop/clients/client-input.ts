@@ -123,6 +123,45 @@ export function declaredSize(c: Scenario): number | undefined {
   return c.kind === "stream" && c.declareSize ? c.sizeBytes : undefined;
 }
 
+/** How a client runs each kind of case (unary also serves "bad" unless it has its own). */
+export interface CaseRunners {
+  readonly unary: (c: Scenario) => Promise<CaseResult>;
+  readonly bad?: (c: Scenario) => Promise<CaseResult>;
+  /** Streams, cancels and deadlines. */
+  readonly stream: (c: Scenario) => Promise<CaseResult>;
+  readonly async: (c: Scenario) => Promise<CaseResult>;
+  readonly health: (c: Scenario) => Promise<CaseResult>;
+  readonly reflection: (c: Scenario) => Promise<CaseResult>;
+}
+
+/** Runs cases one after another, printing each result line. */
+export async function runCases(cases: readonly Scenario[], runners: CaseRunners): Promise<void> {
+  for (const c of cases) {
+    switch (c.kind) {
+      case "unary":
+        print(await runners.unary(c));
+        break;
+      case "bad":
+        print(await (runners.bad ?? runners.unary)(c));
+        break;
+      case "stream":
+      case "cancel":
+      case "deadline":
+        print(await runners.stream(c));
+        break;
+      case "async":
+        print(await runners.async(c));
+        break;
+      case "health":
+        print(await runners.health(c));
+        break;
+      case "reflection":
+        print(await runners.reflection(c));
+        break;
+    }
+  }
+}
+
 export function print(result: CaseResult): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

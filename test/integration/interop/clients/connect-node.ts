@@ -26,8 +26,8 @@ import {
   chunksOf,
   clientInput,
   declaredSize,
-  print,
   renderJsonOf,
+  runCases,
   sleep,
   streamSha256,
 } from "./client-input.js";
@@ -222,25 +222,10 @@ async function reflectionCase(c: Scenario): Promise<CaseResult> {
   }
 }
 
-for (const c of input.cases) {
-  switch (c.kind) {
-    case "unary":
-    case "bad":
-      print(await unaryCase(c));
-      break;
-    case "stream":
-    case "cancel":
-    case "deadline":
-      print(await streamCase(c, input.set));
-      break;
-    case "async":
-      print(await asyncCase(c));
-      break;
-    case "health":
-      print(await healthCase(c));
-      break;
-    case "reflection":
-      print(await reflectionCase(c));
-      break;
-  }
-}
+await runCases(input.cases, {
+  unary: unaryCase,
+  stream: (c) => streamCase(c, input.set),
+  async: asyncCase,
+  health: healthCase,
+  reflection: reflectionCase,
+});

@@ -28,8 +28,8 @@ import {
   bodyOf,
   clientInput,
   declaredSize,
-  print,
   renderJsonOf,
+  runCases,
   streamSha256,
 } from "./client-input.js";
 
@@ -360,30 +360,14 @@ async function reflectionCase(c: Scenario): Promise<CaseResult> {
 }
 
 try {
-  for (const c of input.cases) {
-    switch (c.kind) {
-      case "unary":
-        print(c.name === "unary-all-fields" ? await grpcWebCase(c) : await unaryCase(c));
-        break;
-      case "bad":
-        print(await unaryCase(c));
-        break;
-      case "stream":
-      case "cancel":
-      case "deadline":
-        print(await streamCase(c));
-        break;
-      case "async":
-        print(await asyncCase(c));
-        break;
-      case "health":
-        print(await healthCase(c));
-        break;
-      case "reflection":
-        print(await reflectionCase(c));
-        break;
-    }
-  }
+  await runCases(input.cases, {
+    unary: (c) => (c.name === "unary-all-fields" ? grpcWebCase(c) : unaryCase(c)),
+    bad: unaryCase,
+    stream: streamCase,
+    async: asyncCase,
+    health: healthCase,
+    reflection: reflectionCase,
+  });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
